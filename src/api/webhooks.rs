@@ -1,0 +1,105 @@
+//! What happens when QStash calls us. Every delivery is verified against the raw body before
+//! anything is parsed; a forged or tampered request changes nothing.
+
+use crate::{
+    db,
+    error::ApiError,
+    jobs::{
+        step::{self, StepError, StepResult},
+        StepMessage,
+    },
+    shared::JobStatus,
+    startup::AppState,
+};
+use anyhow::Context;
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde::Deserialize;
+use serde_json::json;
+
+const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/qstash/process-scraping", post(process_scraping))
+        .route("/api/qstash/failed", post(failed))
+        // Our own limit answers 413 as JSON; raise axum's default so it never answers first.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BYTES * 4))
+}
+
+/// Reads at most 1 MB of body and checks the QStash signature for `url`.
+async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &str) -> Result<Bytes, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES))?;
+    let signature = headers.get("upstash-signature").and_then(|v| v.to_str().ok());
+    state.receiver.verify(signature, &bytes, url).map_err(|e| {
+        tracing::warn!(error = %e, url, "rejected a webhook delivery");
+        ApiError::Unauthorized("Invalid or missing Upstash-Signature.".into())
+    })?;
+    Ok(bytes)
+}
+
+async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let bytes = verified_body(&state, &headers, body, &state.urls.webhook()).await?;
+    let message: StepMessage =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
+    match step::run(&state, &message).await {
+        Ok(result) => Ok(Json(describe(&result)).into_response()),
+        Err(StepError::Retryable(reason)) => {
+            // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.
+            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." , "detail": reason })))
+                .into_response())
+        }
+        Err(StepError::Unexpected(e)) => Err(ApiError::Unexpected(e)),
+    }
+}
+
+fn describe(result: &StepResult) -> serde_json::Value {
+    match result {
+        StepResult::Ignored(reason) => json!({ "status": "ignored", "reason": reason }),
+        StepResult::Advanced { results } => json!({ "status": "advanced", "results": results }),
+        StepResult::Completed { results } => json!({ "status": "completed", "results": results }),
+        StepResult::Rescheduled { after } => json!({ "status": "rescheduled", "afterMs": after.as_millis() as u64 }),
+        StepResult::Failed(message) => json!({ "status": "failed", "error": message }),
+    }
+}
+
+/// The body QStash posts to a failure callback (fields Scout reads).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailureCallback {
+    source_body: Option<String>,
+    status: Option<i64>,
+}
+
+async fn failed(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Json<serde_json::Value>, ApiError> {
+    let bytes = verified_body(&state, &headers, body, &state.urls.failure_callback()).await?;
+    let callback: FailureCallback = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Invalid failure callback: {e}")))?;
+    let source = callback
+        .source_body
+        .as_deref()
+        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(|b| serde_json::from_slice::<StepMessage>(&b).ok())
+        .ok_or_else(|| ApiError::BadRequest("The failure callback carries no job step.".into()))?;
+    let job = db::jobs::find(&state.db, &source.job_id).await?;
+    let Some(job) = job else {
+        return Ok(Json(json!({ "status": "ignored", "reason": "unknown job" })));
+    };
+    if job.step != source.step {
+        // A late failure of a step the job already got past (e.g. a sweeper re-publish succeeded).
+        return Ok(Json(json!({ "status": "ignored", "reason": "stale step" })));
+    }
+    let message = job
+        .last_error
+        .clone()
+        .unwrap_or_else(|| "The search kept failing and was stopped. Please try again later.".to_string());
+    let ended = db::jobs::finish(&state.db, &job.id, JobStatus::Error, Some(&message)).await.context("Failed to end the job")?;
+    tracing::warn!(job_id = %job.id, status = ?callback.status, ended, "retries exhausted");
+    Ok(Json(json!({ "status": if ended { "failed" } else { "ignored" } })))
+}

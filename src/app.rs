@@ -1,0 +1,48 @@
+//! The root component, the HTML shell and the routes.
+
+use crate::{
+    components::header::Header,
+    pages::{campaign::CampaignPage, campaigns::CampaignsPage},
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/scout.css"/>
+        <Title text="Scout — influencer discovery"/>
+        <Router>
+            <Header/>
+            <main class="mx-auto max-w-6xl px-4 pb-16 pt-6 sm:px-6">
+                <Routes fallback=|| view! { <p class="text-slate-600">"Page not found."</p> }>
+                    <Route path=path!("/") view=CampaignsPage/>
+                    <Route path=path!("/campaigns/:id") view=CampaignPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,36 @@
+use crate::server_fns::site_info;
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let info = Resource::new(|| (), |_| site_info());
+    view! {
+        <header class="border-b border-slate-200 bg-white">
+            <div class="mx-auto flex max-w-6xl items-center justify-between px-4 py-3 sm:px-6">
+                <a href="/" class="flex items-center gap-2 text-lg font-semibold tracking-tight text-slate-900">
+                    <span class="inline-flex h-8 w-8 items-center justify-center rounded-lg bg-indigo-600 text-sm font-bold text-white">"S"</span>
+                    "Scout"
+                </a>
+                <nav class="flex items-center gap-4 text-sm">
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match info.await {
+                                Ok(info) if info.demo_data => Some(view! {
+                                    <span
+                                        data-testid="demo-badge"
+                                        title="Results come from Scout's built-in simulator, not a real scraping API."
+                                        class="rounded-full bg-amber-100 px-3 py-1 text-xs font-medium text-amber-800"
+                                    >
+                                        "Demo data"
+                                    </span>
+                                }),
+                                _ => None,
+                            }
+                        })}
+                    </Suspense>
+                    <a href="/" class="font-medium text-slate-600 hover:text-slate-900">"Campaigns"</a>
+                </nav>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,67 @@
+use crate::{
+    components::{progress_bar::ProgressBar, results_table::ResultsTable},
+    server_fns::{error_text, job_status},
+    shared::JobStatus,
+};
+use leptos::prelude::*;
+use std::time::Duration;
+
+const POLL_EVERY: Duration = Duration::from_secs(3);
+
+/// One run: its progress bar, polled every 3 s while the job is live (and the tab visible), then its
+/// results, swapped in without a reload.
+#[component]
+pub fn JobPanel(job_id: String, campaign_id: String) -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let status = Resource::new(move || tick.get(), {
+        let job_id = job_id.clone();
+        move |_| job_status(job_id.clone())
+    });
+    // Runs in the browser only: schedule the next poll after each answer until the job is terminal.
+    Effect::new(move |_| {
+        if let Some(Ok(job)) = status.get() {
+            if !job.status.is_terminal() {
+                schedule_poll(tick);
+            }
+        }
+    });
+    view! {
+        <div class="space-y-6">
+            <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm">
+                <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading run…"</p> }>
+                    {move || Suspend::new(async move {
+                        match status.await {
+                            Ok(job) => view! { <ProgressBar job/> }.into_any(),
+                            Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{error_text(&e)}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+            <Transition fallback=|| ()>
+                {move || {
+                    let job_id = job_id.clone();
+                    let campaign_id = campaign_id.clone();
+                    Suspend::new(async move {
+                        let completed = matches!(status.await, Ok(job) if job.status == JobStatus::Completed || job.processed_results > 0 && job.status.is_terminal());
+                        completed.then(|| view! { <ResultsTable job_id campaign_id/> })
+                    })
+                }}
+            </Transition>
+        </div>
+    }
+}
+
+fn schedule_poll(tick: RwSignal<u32>) {
+    set_timeout(
+        move || {
+            #[cfg(feature = "hydrate")]
+            if document().hidden() {
+                // Hidden tab: check again later without asking the server.
+                schedule_poll(tick);
+                return;
+            }
+            tick.update(|t| *t += 1);
+        },
+        POLL_EVERY,
+    );
+}

@@ -1,0 +1,111 @@
+use crate::{
+    domain::Keywords,
+    server_fns::{error_text, StartSearch},
+    shared::{estimate_credits, format_count, MAX_KEYWORDS, MAX_TARGET, MIN_TARGET, TARGET_STEP},
+};
+use leptos::prelude::*;
+
+/// Keywords, the target slider with its credit estimate, and the start button.
+#[component]
+pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String>) -> impl IntoView {
+    let keywords = RwSignal::new(String::new());
+    let target = RwSignal::new(MIN_TARGET);
+    let start = ServerAction::<StartSearch>::new();
+    let parsed = move || Keywords::split_input(&keywords.get());
+    let local_error = RwSignal::new(None::<String>);
+
+    Effect::new(move |_| {
+        if let Some(Ok(job_id)) = start.value().get() {
+            keywords.set(String::new());
+            on_started.run(job_id);
+        }
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match Keywords::parse(&parsed()) {
+            Err(message) => local_error.set(Some(message)),
+            Ok(_) => {
+                local_error.set(None);
+                start.dispatch(StartSearch { campaign_id: campaign_id.clone(), keywords: keywords.get_untracked(), target_results: target.get_untracked() });
+            }
+        }
+    };
+    let error = move || {
+        local_error.get().or_else(|| match start.value().get() {
+            Some(Err(e)) => Some(error_text(&e)),
+            _ => None,
+        })
+    };
+
+    view! {
+        <form on:submit=submit class="space-y-5 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid="search-form">
+            <div class="flex items-center justify-between">
+                <h2 class="text-base font-semibold text-slate-900">"New search"</h2>
+                <span class="rounded-full bg-slate-100 px-2.5 py-0.5 text-xs font-medium text-slate-700">"TikTok · keywords"</span>
+            </div>
+            <div class="space-y-2">
+                <label for="keywords" class="block text-sm font-medium text-slate-700">"Keywords"</label>
+                <input
+                    id="keywords"
+                    name="keywords"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="e.g. home workout, meal prep"
+                    class="block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    prop:value=move || keywords.get()
+                    on:input=move |ev| keywords.set(event_target_value(&ev))
+                />
+                <p class="text-xs text-slate-500">{format!("Separate keywords with commas, up to {MAX_KEYWORDS}.")}</p>
+                <div class="flex flex-wrap gap-2" data-testid="keyword-chips">
+                    {move || {
+                        parsed()
+                            .into_iter()
+                            .map(|k| view! { <span class="rounded-full bg-indigo-50 px-2.5 py-1 text-xs font-medium text-indigo-700">{k}</span> })
+                            .collect_view()
+                    }}
+                </div>
+            </div>
+            <div class="space-y-2">
+                <div class="flex items-baseline justify-between">
+                    <label for="target" class="text-sm font-medium text-slate-700">"Creators wanted"</label>
+                    <span class="text-sm font-semibold tabular-nums text-slate-900" data-testid="target-value">
+                        {move || format_count(target.get() as i64)}
+                    </span>
+                </div>
+                <input
+                    id="target"
+                    name="target"
+                    type="range"
+                    min=MIN_TARGET.to_string()
+                    max=MAX_TARGET.to_string()
+                    step=TARGET_STEP.to_string()
+                    class="w-full accent-indigo-600"
+                    prop:value=move || target.get().to_string()
+                    on:input=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<u32>() {
+                            target.set(v.clamp(MIN_TARGET, MAX_TARGET));
+                        }
+                    }
+                />
+                <div class="flex justify-between text-xs text-slate-500">
+                    <span>{format_count(MIN_TARGET as i64)}</span>
+                    <span data-testid="credit-estimate">
+                        {move || format!("≈ {} provider calls (credits)", format_count(estimate_credits(target.get()) as i64))}
+                    </span>
+                    <span>{format_count(MAX_TARGET as i64)}</span>
+                </div>
+            </div>
+            {move || error().map(|message| view! {
+                <p role="alert" class="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700">{message}</p>
+            })}
+            <button
+                type="submit"
+                class="inline-flex w-full items-center justify-center rounded-lg bg-indigo-600 px-4 py-2.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-700 disabled:cursor-not-allowed disabled:opacity-60"
+                disabled=move || start.pending().get()
+            >
+                {move || if start.pending().get() { "Starting…" } else { "Start search" }}
+            </button>
+        </form>
+    }
+}

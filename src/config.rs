@@ -1,0 +1,175 @@
+//! Every setting, read once at start from the environment (and `.env`), validated into typed structs.
+//! Nothing else in the app reads the environment.
+
+use std::{net::SocketAddr, time::Duration};
+
+/// The identity of Upstash's own local dev server; used when no QStash is configured so that the
+/// official SDKs work against the embedded server unchanged.
+pub const DEV_QSTASH_TOKEN: &str = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=";
+pub const DEV_CURRENT_SIGNING_KEY: &str = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
+pub const DEV_NEXT_SIGNING_KEY: &str = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs";
+/// The key the built-in simulator accepts when no real ScrapeCreators key is configured.
+pub const SIMULATOR_API_KEY: &str = "scout-demo-key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the server listens (`LEPTOS_SITE_ADDR`); port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The base URL QStash calls back (`PUBLIC_URL`); `None` = `http://{bound address}`.
+    pub public_url: Option<String>,
+    pub database_url: String,
+    pub qstash: QstashConfig,
+    pub dev_qstash: DevQstashConfig,
+    pub scrapecreators: ScrapeCreatorsConfig,
+    pub simulator: SimulatorConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct QstashConfig {
+    /// `None` = the embedded QStash-compatible server of this process.
+    pub url: Option<String>,
+    pub token: String,
+    pub current_signing_key: String,
+    pub next_signing_key: String,
+    /// `Upstash-Retries` for job steps.
+    pub retries: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct DevQstashConfig {
+    /// Whether this process serves `/v2/*` and delivers messages (on when `QSTASH_URL` is unset).
+    pub enabled: bool,
+    /// HTTP timeout of one delivery; the delivery lease is a little longer.
+    pub delivery_timeout: Duration,
+    /// Multiplies QStash's retry backoff (1.0 = real QStash timing). Tests compress time with it.
+    pub backoff_scale: f64,
+    /// How often the delivery loop looks for due messages when nothing wakes it.
+    pub poll_interval: Duration,
+    /// How long a deduplication id is remembered.
+    pub dedup_window: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScrapeCreatorsConfig {
+    /// `None` = the built-in simulator of this process ("demo data").
+    pub api_url: Option<String>,
+    pub api_key: String,
+    pub request_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimulatorConfig {
+    pub latency: Duration,
+    pub page_size: usize,
+    pub results_per_query: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct JobsConfig {
+    pub timeout: Duration,
+    pub stall_after: Duration,
+    pub sweep_interval: Duration,
+    pub enrich_concurrency: usize,
+    /// Wait after a provider 429 without a usable `Retry-After`.
+    pub rate_limit_delay: Duration,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds the configuration from any name → value lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let addr = parse_or(&get, "LEPTOS_SITE_ADDR", "127.0.0.1:3000".parse().unwrap())?;
+        let public_url = get("PUBLIC_URL")
+            .or_else(|| get("NEXT_PUBLIC_SITE_URL"))
+            .or_else(|| get("VERCEL_URL").map(|host| format!("https://{host}")))
+            .map(|url| url.trim_end_matches('/').to_string());
+        if let Some(url) = &public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid("PUBLIC_URL", "must start with http:// or https://"));
+            }
+        }
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/scout.db".into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
+        }
+        let qstash_url = get("QSTASH_URL").map(|u| u.trim_end_matches('/').to_string());
+        let embedded = qstash_url.is_none();
+        let qstash = QstashConfig {
+            token: get("QSTASH_TOKEN").unwrap_or_else(|| DEV_QSTASH_TOKEN.into()),
+            current_signing_key: get("QSTASH_CURRENT_SIGNING_KEY").unwrap_or_else(|| DEV_CURRENT_SIGNING_KEY.into()),
+            next_signing_key: get("QSTASH_NEXT_SIGNING_KEY").unwrap_or_else(|| DEV_NEXT_SIGNING_KEY.into()),
+            retries: parse_or(&get, "SCOUT_STEP_RETRIES", 3)?,
+            url: qstash_url,
+        };
+        if !embedded && get("QSTASH_TOKEN").is_none() {
+            return Err(invalid("QSTASH_TOKEN", "is required when QSTASH_URL is set"));
+        }
+        let dev_qstash = DevQstashConfig {
+            enabled: embedded,
+            delivery_timeout: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DELIVERY_TIMEOUT_SECS", 120)?),
+            backoff_scale: parse_or(&get, "QSTASH_DEV_BACKOFF_SCALE", 1.0)?,
+            poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
+            dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
+        };
+        let api_url = get("SCRAPECREATORS_API_URL").map(|u| u.trim_end_matches('/').to_string());
+        let api_key = match (&api_url, get("SCRAPECREATORS_API_KEY")) {
+            (_, Some(key)) => key,
+            (None, None) => SIMULATOR_API_KEY.into(),
+            (Some(_), None) => return Err(invalid("SCRAPECREATORS_API_KEY", "is required with SCRAPECREATORS_API_URL")),
+        };
+        let scrapecreators = ScrapeCreatorsConfig {
+            api_url,
+            api_key,
+            request_timeout: Duration::from_secs(parse_or(&get, "SCRAPECREATORS_TIMEOUT_SECS", 30)?),
+        };
+        let simulator = SimulatorConfig {
+            latency: Duration::from_millis(parse_or(&get, "SIMULATOR_LATENCY_MS", 300)?),
+            page_size: parse_or(&get, "SIMULATOR_PAGE_SIZE", 20)?,
+            results_per_query: parse_or(&get, "SIMULATOR_RESULTS_PER_QUERY", 6000)?,
+        };
+        if simulator.page_size == 0 || simulator.page_size > 100 {
+            return Err(invalid("SIMULATOR_PAGE_SIZE", "must be between 1 and 100"));
+        }
+        let jobs = JobsConfig {
+            timeout: Duration::from_secs(60 * parse_or::<u64>(&get, "SCOUT_JOB_TIMEOUT_MINUTES", 120)?),
+            stall_after: Duration::from_secs(parse_or(&get, "SCOUT_STALL_AFTER_SECS", 300)?),
+            sweep_interval: Duration::from_secs(parse_or(&get, "SCOUT_SWEEP_INTERVAL_SECS", 30)?),
+            enrich_concurrency: parse_or(&get, "SCOUT_ENRICH_CONCURRENCY", 8)?,
+            rate_limit_delay: Duration::from_secs(parse_or(&get, "SCOUT_RATE_LIMIT_DELAY_SECS", 30)?),
+        };
+        if jobs.enrich_concurrency == 0 {
+            return Err(invalid("SCOUT_ENRICH_CONCURRENCY", "must be at least 1"));
+        }
+        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, simulator, jobs })
+    }
+
+    pub fn uses_simulator(&self) -> bool {
+        self.scrapecreators.api_url.is_none()
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| invalid(name, &e.to_string())),
+    }
+}
+
+fn invalid(name: &'static str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { name, reason: reason.to_string() }
+}

@@ -1,0 +1,84 @@
+use super::{new_id, now_ms, Db};
+use crate::domain::{CampaignName, Description};
+use crate::shared::CampaignView;
+
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    id: String,
+    name: String,
+    description: String,
+    search_type: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<CampaignRow> for CampaignView {
+    fn from(r: CampaignRow) -> Self {
+        CampaignView {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            search_type: r.search_type,
+            status: r.status,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, description, search_type, status, created_at, updated_at";
+
+pub async fn insert(db: &Db, user_id: &str, name: &CampaignName, description: &Description) -> sqlx::Result<CampaignView> {
+    let now = now_ms();
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO campaigns (id, user_id, name, description, search_type, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'keyword', 'draft', $5, $5)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(name.as_str())
+    .bind(description.as_str())
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(CampaignView {
+        id,
+        name: name.as_str().to_string(),
+        description: description.as_str().to_string(),
+        search_type: "keyword".into(),
+        status: "draft".into(),
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+pub async fn find(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<CampaignView>> {
+    let row: Option<CampaignRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND user_id = $2"))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Newest first.
+pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<CampaignView>> {
+    let rows: Vec<CampaignRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE user_id = $1 ORDER BY created_at DESC, id"))
+            .bind(user_id)
+            .fetch_all(db)
+            .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn touch(db: &Db, id: &str, status: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE campaigns SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now_ms())
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

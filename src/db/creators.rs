@@ -1,0 +1,156 @@
+//! `creators`: one row per creator a job found, unique per (job, platform, external id).
+
+use super::{new_id, now_ms, Db};
+use crate::providers::Creator;
+use crate::shared::{CreatorPage, CreatorSort, CreatorView, CREATORS_PER_PAGE};
+use sqlx::AnyConnection;
+
+#[derive(sqlx::FromRow)]
+struct CreatorRow {
+    platform: String,
+    external_id: String,
+    handle: String,
+    name: String,
+    followers: i64,
+    bio: String,
+    emails: String,
+    avatar_url: String,
+    verified: i64,
+    profile_url: String,
+    post_url: String,
+    views: i64,
+    matched_keyword: String,
+}
+
+impl From<CreatorRow> for CreatorView {
+    fn from(r: CreatorRow) -> Self {
+        CreatorView {
+            platform: r.platform,
+            external_id: r.external_id,
+            handle: r.handle,
+            name: r.name,
+            followers: r.followers,
+            bio: r.bio,
+            emails: r.emails.split(' ').filter(|e| !e.is_empty()).map(str::to_string).collect(),
+            avatar_url: r.avatar_url,
+            verified: r.verified != 0,
+            profile_url: r.profile_url,
+            post_url: r.post_url,
+            views: r.views,
+            matched_keyword: r.matched_keyword,
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "platform, external_id, handle, name, followers, bio, emails, avatar_url, verified, profile_url, post_url, views, matched_keyword";
+
+/// Inserts unless this job already has the creator; returns whether a row was added.
+pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, position: i64, c: &Creator) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO creators (id, job_id, campaign_id, platform, external_id, position, handle, name, followers, bio, emails,
+            avatar_url, verified, profile_url, post_url, views, likes, hashtags, matched_keyword, raw, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+         ON CONFLICT (job_id, platform, external_id) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(job_id)
+    .bind(campaign_id)
+    .bind(&c.platform)
+    .bind(&c.external_id)
+    .bind(position)
+    .bind(&c.handle)
+    .bind(&c.name)
+    .bind(c.followers)
+    .bind(&c.bio)
+    .bind(c.emails.join(" "))
+    .bind(&c.avatar_url)
+    .bind(c.verified as i64)
+    .bind(&c.profile_url)
+    .bind(&c.post_url)
+    .bind(c.views)
+    .bind(c.likes)
+    .bind(serde_json::to_string(&c.hashtags).unwrap_or_else(|_| "[]".into()))
+    .bind(&c.matched_keyword)
+    .bind(c.raw.to_string())
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn count_for_job(conn: &mut AnyConnection, job_id: &str) -> sqlx::Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM creators WHERE job_id = $1").bind(job_id).fetch_one(&mut *conn).await?;
+    Ok(n)
+}
+
+/// Which of `external_ids` this job already saved (so their profiles are not fetched again).
+pub async fn known_ids(db: &Db, job_id: &str, platform: &str, external_ids: &[String]) -> sqlx::Result<Vec<String>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..external_ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT external_id FROM creators WHERE job_id = $1 AND platform = $2 AND external_id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(job_id).bind(platform);
+    for id in external_ids {
+        query = query.bind(id);
+    }
+    Ok(query.fetch_all(db).await?.into_iter().map(|r| r.0).collect())
+}
+
+pub struct PageQuery {
+    pub page: u32,
+    pub sort: CreatorSort,
+    pub has_email: bool,
+}
+
+pub async fn page_for_job(db: &Db, job_id: &str, q: &PageQuery) -> sqlx::Result<CreatorPage> {
+    let filter = if q.has_email { " AND emails <> ''" } else { "" };
+    let order = match q.sort {
+        CreatorSort::FollowersDesc => "followers DESC, position",
+        CreatorSort::FollowersAsc => "followers ASC, position",
+        CreatorSort::ViewsDesc => "views DESC, position",
+        CreatorSort::ViewsAsc => "views ASC, position",
+    };
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{filter}"))
+        .bind(job_id)
+        .fetch_one(db)
+        .await?;
+    let page = q.page.max(1);
+    let rows: Vec<CreatorRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE job_id = $1{filter} ORDER BY {order} LIMIT $2 OFFSET $3"))
+            .bind(job_id)
+            .bind(CREATORS_PER_PAGE as i64)
+            .bind(((page - 1) * CREATORS_PER_PAGE) as i64)
+            .fetch_all(db)
+            .await?;
+    Ok(CreatorPage { creators: rows.into_iter().map(Into::into).collect(), total: total as u32, page, per_page: CREATORS_PER_PAGE })
+}
+
+/// Every creator of a campaign (or of one of its jobs), each creator once, in discovery order.
+pub async fn for_export(db: &Db, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
+    let rows: Vec<CreatorRow> = match job_id {
+        Some(job_id) => {
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE campaign_id = $1 AND job_id = $2 ORDER BY position, id"))
+                .bind(campaign_id)
+                .bind(job_id)
+                .fetch_all(db)
+                .await?
+        }
+        None => {
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE campaign_id = $1 ORDER BY created_at, position, id"))
+                .bind(campaign_id)
+                .fetch_all(db)
+                .await?
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| seen.insert((r.platform.clone(), r.external_id.clone())))
+        .map(Into::into)
+        .collect())
+}

@@ -1,0 +1,193 @@
+//! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
+//! ids and delivery events.
+
+use super::{new_id, now_ms, Db};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub destination: String,
+    pub method: String,
+    /// Base64 of the exact bytes published: the signature hashes them, so they are never re-encoded.
+    pub body: String,
+    /// JSON object of headers to send with every delivery.
+    pub headers: String,
+    pub state: String,
+    pub retries: i64,
+    pub retried: i64,
+    pub not_before: i64,
+    pub callback: Option<String>,
+    pub failure_callback: Option<String>,
+    pub dedup_id: Option<String>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
+    failure_callback, dedup_id, last_status, last_error, created_at";
+
+pub struct NewMessage<'a> {
+    pub destination: &'a str,
+    pub method: &'a str,
+    pub body_base64: &'a str,
+    pub headers_json: &'a str,
+    pub retries: i64,
+    pub not_before: i64,
+    pub callback: Option<&'a str>,
+    pub failure_callback: Option<&'a str>,
+    pub dedup_id: Option<&'a str>,
+}
+
+pub enum Published {
+    Created(String),
+    Deduplicated(String),
+}
+
+/// Stores a message, unless `dedup_id` was used within `dedup_window_ms` (then the earlier id).
+pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
+    let now = now_ms();
+    let id = format!("msg_{}", new_id());
+    let mut tx = db.begin().await?;
+    if let Some(dedup_id) = msg.dedup_id {
+        let claimed = sqlx::query("INSERT INTO qstash_dedup (dedup_id, message_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (dedup_id) DO NOTHING")
+            .bind(dedup_id)
+            .bind(&id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !claimed {
+            // An expired id may be taken over; a live one means this publish is a duplicate.
+            let renewed = sqlx::query("UPDATE qstash_dedup SET message_id = $1, created_at = $2 WHERE dedup_id = $3 AND created_at < $4")
+                .bind(&id)
+                .bind(now)
+                .bind(dedup_id)
+                .bind(now - dedup_window_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if !renewed {
+                let (existing,): (String,) = sqlx::query_as("SELECT message_id FROM qstash_dedup WHERE dedup_id = $1")
+                    .bind(dedup_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.rollback().await?;
+                return Ok(Published::Deduplicated(existing));
+            }
+        }
+    }
+    sqlx::query(
+        "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
+            callback, failure_callback, dedup_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11)",
+    )
+    .bind(&id)
+    .bind(msg.destination)
+    .bind(msg.method)
+    .bind(msg.body_base64)
+    .bind(msg.headers_json)
+    .bind(msg.retries)
+    .bind(msg.not_before)
+    .bind(msg.callback)
+    .bind(msg.failure_callback)
+    .bind(msg.dedup_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    insert_event(&mut tx, &id, "CREATED", None).await?;
+    tx.commit().await?;
+    Ok(Published::Created(id))
+}
+
+pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM qstash_messages WHERE id = $1")).bind(id).fetch_optional(db).await
+}
+
+/// Pending messages that are due and not leased by a delivery in progress.
+pub async fn due(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM qstash_messages WHERE state = 'pending' AND not_before <= $1 AND locked_until <= $1
+         ORDER BY not_before LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// When the next pending message becomes due (to sleep exactly that long).
+pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(CASE WHEN locked_until > not_before THEN locked_until ELSE not_before END) FROM qstash_messages WHERE state = 'pending'")
+            .fetch_one(db)
+            .await?;
+    Ok(row.0)
+}
+
+/// Takes the delivery lease; false if another worker has it.
+pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE qstash_messages SET locked_until = $1 WHERE id = $2 AND state = 'pending' AND locked_until <= $3")
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_delivered(db: &Db, id: &str, status: i64) -> sqlx::Result<()> {
+    set_state(db, id, "DELIVERED", "delivered", status, None, None).await
+}
+
+pub async fn mark_failed(db: &Db, id: &str, status: Option<i64>, error: &str) -> sqlx::Result<()> {
+    set_state(db, id, "FAILED", "failed", status.unwrap_or(0), Some(error), None).await
+}
+
+pub async fn schedule_retry(db: &Db, id: &str, status: Option<i64>, error: &str, not_before: i64) -> sqlx::Result<()> {
+    set_state(db, id, "RETRY", "pending", status.unwrap_or(0), Some(error), Some(not_before)).await
+}
+
+async fn set_state(
+    db: &Db,
+    id: &str,
+    event: &str,
+    state: &str,
+    status: i64,
+    error: Option<&str>,
+    not_before: Option<i64>,
+) -> sqlx::Result<()> {
+    let now = now_ms();
+    let retried = if not_before.is_some() { 1 } else { 0 };
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE qstash_messages SET state = $1, last_status = $2, last_error = $3, retried = retried + $4,
+            not_before = COALESCE($5, not_before), locked_until = 0, updated_at = $6
+         WHERE id = $7",
+    )
+    .bind(state)
+    .bind(status)
+    .bind(error)
+    .bind(retried)
+    .bind(not_before)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    insert_event(&mut tx, id, event, error).await?;
+    tx.commit().await
+}
+
+async fn insert_event(conn: &mut sqlx::AnyConnection, message_id: &str, state: &str, detail: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO qstash_events (id, message_id, state, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(message_id)
+        .bind(state)
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

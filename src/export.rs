@@ -1,0 +1,85 @@
+//! CSV export. Scraped text is untrusted: a cell a spreadsheet would run as a formula is neutralised.
+
+use crate::shared::CreatorView;
+
+pub const CSV_HEADER: [&str; 11] =
+    ["handle", "name", "profile_url", "followers", "verified", "emails", "bio", "post_url", "views", "matched_keyword", "platform"];
+
+/// UTF-8 with a byte-order mark (so Excel reads accents and emoji), a header row, one row per creator.
+pub fn creators_csv(creators: &[CreatorView]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer.write_record(CSV_HEADER)?;
+        for c in creators {
+            writer.write_record([
+                neutralise(&c.handle),
+                neutralise(&c.name),
+                neutralise(&c.profile_url),
+                c.followers.to_string(),
+                c.verified.to_string(),
+                neutralise(&c.emails.join("; ")),
+                neutralise(&c.bio),
+                neutralise(&c.post_url),
+                c.views.to_string(),
+                neutralise(&c.matched_keyword),
+                neutralise(&c.platform),
+            ])?;
+        }
+        writer.flush()?;
+    }
+    Ok(out)
+}
+
+/// Cells starting with `= + - @` (or tab / carriage return) are read as formulas by spreadsheets;
+/// a leading apostrophe makes them text (OWASP's CSV-injection advice).
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("+1 555"), "'+1 555");
+        assert_eq!(neutralise("-2"), "'-2");
+        assert_eq!(neutralise("@maya"), "'@maya");
+        assert_eq!(neutralise("maya"), "maya");
+        assert_eq!(neutralise(""), "");
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_row_per_creator() {
+        let creator = CreatorView {
+            platform: "tiktok".into(),
+            external_id: "1".into(),
+            handle: "maya".into(),
+            name: "=cmd|' /C calc'!A0".into(),
+            followers: 1200,
+            bio: "Line one,\n\"quoted\" ✨".into(),
+            emails: vec!["a@x.com".into(), "b@y.org".into()],
+            avatar_url: String::new(),
+            verified: true,
+            profile_url: "https://www.tiktok.com/@maya".into(),
+            post_url: String::new(),
+            views: 10,
+            matched_keyword: "fitness".into(),
+        };
+        let bytes = creators_csv(&[creator.clone(), creator]).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.starts_with('\u{feff}'));
+        let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), CSV_HEADER);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][1], "'=cmd|' /C calc'!A0");
+        assert_eq!(&rows[0][5], "a@x.com; b@y.org");
+        assert_eq!(&rows[0][6], "Line one,\n\"quoted\" ✨");
+    }
+}

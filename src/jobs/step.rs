@@ -1,0 +1,240 @@
+//! One job step per QStash delivery: one provider page per live keyword lane, profile enrichment of
+//! the new creators, then ONE transaction that claims the step (guarded by its number), inserts the
+//! creators (ON CONFLICT DO NOTHING) and advances the job. Only then is the next step published.
+//! A duplicate or late delivery finds the step already claimed and changes nothing.
+
+use super::{step_dedup_id, StepMessage};
+use crate::{
+    db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
+    providers::{tiktok, Creator, ProviderError},
+    qstash::client::PublishOptions,
+    shared::{expected_runs, progress_percent, JobStatus},
+    startup::AppState,
+};
+use anyhow::Context;
+use std::{collections::HashSet, time::Duration};
+
+/// What a delivery did; the webhook answers 2xx for all of these.
+#[derive(Debug, PartialEq)]
+pub enum StepResult {
+    /// Unknown job, finished job, or a step already done: nothing to do.
+    Ignored(&'static str),
+    /// The step ran and the next one was published.
+    Advanced { results: i64 },
+    Completed { results: i64 },
+    /// The provider rate-limited us: the same step is queued again after a pause.
+    Rescheduled { after: Duration },
+    /// The job ended in `error` or `timeout`.
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// Worth retrying: the webhook answers 5xx so QStash retries with backoff.
+    #[error("{0}")]
+    Retryable(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[tracing::instrument(skip(state), fields(job_id = %msg.job_id, step = msg.step))]
+pub async fn run(state: &AppState, msg: &StepMessage) -> Result<StepResult, StepError> {
+    let Some(job) = db::jobs::find(&state.db, &msg.job_id).await.context("Failed to load the job")? else {
+        return Ok(StepResult::Ignored("unknown job"));
+    };
+    if job.status().is_terminal() {
+        return Ok(StepResult::Ignored("job already finished"));
+    }
+    if job.step == msg.step + 1 {
+        // This step is done; its successor may not have been published if we crashed in between.
+        // Re-publishing is a no-op in QStash when it was (same deduplication id).
+        publish_step(state, &job.id, job.step, None).await?;
+        return Ok(StepResult::Ignored("step already done"));
+    }
+    if job.step != msg.step {
+        return Ok(StepResult::Ignored("stale step"));
+    }
+    if db::now_ms() > job.timeout_at {
+        db::jobs::finish(&state.db, &job.id, JobStatus::Timeout, Some("The search took too long and was stopped."))
+            .await
+            .context("Failed to time out the job")?;
+        return Ok(StepResult::Failed("timeout".into()));
+    }
+    let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
+    match fetch(state, &job, &lanes).await {
+        Ok(fetched) => save(state, &job, msg.step, &lanes, fetched).await,
+        Err(error) => handle_provider_error(state, &job, msg.step, error).await,
+    }
+}
+
+struct LanePage {
+    lane: i64,
+    next_cursor: Option<String>,
+    exhausted: bool,
+}
+
+struct Fetched {
+    pages: Vec<LanePage>,
+    creators: Vec<Creator>,
+}
+
+/// One page per live lane (in parallel), then the profiles of creators this job does not have yet,
+/// no more of them than the job still needs.
+async fn fetch(state: &AppState, job: &JobRow, lanes: &[LaneRow]) -> Result<Fetched, ProviderError> {
+    let live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
+    let results = futures::future::join_all(
+        live.iter().map(|lane| state.scrapecreators.tiktok_keyword_page(&lane.keyword, lane.cursor.as_deref())),
+    )
+    .await;
+    let mut pages = Vec::new();
+    let mut candidates: Vec<Creator> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut first_error: Option<ProviderError> = None;
+    for (lane, result) in live.iter().zip(results) {
+        match result {
+            Ok(page) => {
+                // A cursor that does not move would page forever: treat it as the end.
+                let stuck = page.next_cursor.is_none() || page.next_cursor == lane.cursor;
+                pages.push(LanePage { lane: lane.lane, exhausted: !page.has_more || page.creators.is_empty() || stuck, next_cursor: page.next_cursor });
+                for creator in page.creators {
+                    if seen.insert(creator.external_id.clone()) {
+                        candidates.push(creator);
+                    }
+                }
+            }
+            Err(e) => first_error = Some(worse(first_error, e)),
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    let ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
+    let known: HashSet<String> = db::creators::known_ids(&state.db, &job.id, tiktok::PLATFORM, &ids)
+        .await
+        .map_err(|e| ProviderError::Unavailable(format!("database: {e}")))?
+        .into_iter()
+        .collect();
+    let needed = (job.target_results - job.processed_results).max(0) as usize;
+    let fresh: Vec<Creator> = candidates.into_iter().filter(|c| !known.contains(&c.external_id)).take(needed).collect();
+    let creators = tiktok::enrich(&state.scrapecreators, fresh, state.config.jobs.enrich_concurrency).await?;
+    Ok(Fetched { pages, creators })
+}
+
+/// When several lanes fail at once, act on the most decisive error.
+fn worse(current: Option<ProviderError>, new: ProviderError) -> ProviderError {
+    let rank = |e: &ProviderError| match e {
+        ProviderError::Unauthorized(_) | ProviderError::OutOfCredits => 3,
+        ProviderError::RateLimited { .. } => 2,
+        _ => 1,
+    };
+    match current {
+        Some(current) if rank(&current) >= rank(&new) => current,
+        _ => new,
+    }
+}
+
+async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetched: Fetched) -> Result<StepResult, StepError> {
+    let mut tx = state.db.begin().await.context("Failed to begin the step transaction")?;
+    if !db::jobs::claim_step(&mut tx, &job.id, step).await.context("Failed to claim the step")? {
+        tx.rollback().await.context("Failed to roll back")?;
+        return Ok(StepResult::Ignored("step already done"));
+    }
+    let mut results = db::creators::count_for_job(&mut tx, &job.id).await.context("Failed to count creators")?;
+    for creator in &fetched.creators {
+        if results >= job.target_results {
+            break;
+        }
+        if db::creators::insert(&mut tx, &job.id, &job.campaign_id, results, creator).await.context("Failed to insert a creator")? {
+            results += 1;
+        }
+    }
+    for page in &fetched.pages {
+        db::jobs::save_lane(&mut tx, &job.id, page.lane, page.next_cursor.as_deref(), page.exhausted)
+            .await
+            .context("Failed to save a lane")?;
+    }
+    let lanes_left = lanes
+        .iter()
+        .filter(|l| l.exhausted == 0 && !fetched.pages.iter().any(|p| p.lane == l.lane && p.exhausted))
+        .count();
+    let reached = results >= job.target_results;
+    let dry = !reached && lanes_left == 0;
+    let status = if reached || dry { JobStatus::Completed } else { JobStatus::Processing };
+    let note = dry.then(|| format!("the source ran out of creators for these keywords after {results} of {}.", job.target_results));
+    let runs = job.processed_runs + fetched.pages.len() as i64;
+    let progress = progress_percent(
+        runs as u32,
+        expected_runs(job.target_results as u32),
+        results as u32,
+        job.target_results as u32,
+        status == JobStatus::Completed,
+    );
+    db::jobs::save_step(
+        &mut tx,
+        &job.id,
+        StepOutcome { runs_added: fetched.pages.len() as i64, results, progress: progress as i64, status, note: note.as_deref() },
+    )
+    .await
+    .context("Failed to advance the job")?;
+    tx.commit().await.context("Failed to commit the step")?;
+
+    if status == JobStatus::Completed {
+        db::campaigns::touch(&state.db, &job.campaign_id, "completed").await.context("Failed to update the campaign")?;
+        tracing::info!(results, dry, "job completed");
+        return Ok(StepResult::Completed { results });
+    }
+    publish_step(state, &job.id, step + 1, None).await?;
+    Ok(StepResult::Advanced { results })
+}
+
+async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, error: ProviderError) -> Result<StepResult, StepError> {
+    match error {
+        ProviderError::RateLimited { retry_after } => {
+            let after = retry_after.unwrap_or(state.config.jobs.rate_limit_delay);
+            let attempt = db::jobs::note_rate_limited(&state.db, &job.id, step, "The provider asked us to slow down.")
+                .await
+                .context("Failed to record the rate limit")?;
+            let Some(attempt) = attempt else {
+                return Ok(StepResult::Ignored("step already done"));
+            };
+            tracing::info!(after_ms = after.as_millis() as u64, attempt, "rate limited; step re-queued");
+            publish(state, &job.id, step, Some(after), format!("{}-rl-{attempt}", step_dedup_id(&job.id, step))).await?;
+            Ok(StepResult::Rescheduled { after })
+        }
+        e if e.is_terminal() => {
+            tracing::warn!(error = %e, "provider refused; job ends");
+            let message = e.user_message();
+            db::jobs::finish(&state.db, &job.id, JobStatus::Error, Some(&message)).await.context("Failed to end the job")?;
+            Ok(StepResult::Failed(message))
+        }
+        e => {
+            tracing::warn!(error = %e, "provider failed; QStash will retry the step");
+            db::jobs::record_error(&state.db, &job.id, &e.user_message()).await.context("Failed to record the error")?;
+            Err(StepError::Retryable(e.to_string()))
+        }
+    }
+}
+
+/// Publishes `step` of `job_id` with its deduplication id.
+pub async fn publish_step(state: &AppState, job_id: &str, step: i64, delay: Option<Duration>) -> Result<(), StepError> {
+    publish(state, job_id, step, delay, step_dedup_id(job_id, step)).await
+}
+
+async fn publish(state: &AppState, job_id: &str, step: i64, delay: Option<Duration>, dedup_id: String) -> Result<(), StepError> {
+    let body = serde_json::to_value(StepMessage { job_id: job_id.to_string(), step }).expect("serializable");
+    let options = PublishOptions {
+        delay,
+        retries: Some(state.config.qstash.retries),
+        deduplication_id: Some(dedup_id),
+        failure_callback: Some(state.urls.failure_callback()),
+    };
+    let published = state
+        .qstash
+        .publish_json(&state.urls.webhook(), &body, &options)
+        .await
+        .map_err(|e| StepError::Retryable(format!("could not publish step {step}: {e}")))?;
+    if !published.deduplicated {
+        db::jobs::set_message_id(&state.db, job_id, &published.message_id).await.context("Failed to store the message id")?;
+    }
+    Ok(())
+}

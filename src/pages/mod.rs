@@ -1,0 +1,2 @@
+pub mod campaign;
+pub mod campaigns;

@@ -1,0 +1,71 @@
+//! Publishes messages to QStash over HTTP: the same client for real Upstash QStash and for the
+//! embedded server.
+
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("could not reach QStash: {0}")]
+    Unreachable(String),
+    #[error("QStash refused the message (HTTP {status}): {body}")]
+    Refused { status: u16, body: String },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PublishOptions {
+    pub delay: Option<Duration>,
+    pub retries: Option<u32>,
+    pub deduplication_id: Option<String>,
+    pub failure_callback: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Published {
+    pub message_id: String,
+    #[serde(default)]
+    pub deduplicated: bool,
+}
+
+#[derive(Clone)]
+pub struct QstashClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+}
+
+impl QstashClient {
+    pub fn new(http: reqwest::Client, base_url: &str, token: &str) -> Self {
+        Self { http, base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string() }
+    }
+
+    /// `POST /v2/publish/{destination}` with the destination unencoded, as the official SDKs do.
+    pub async fn publish_json(&self, destination: &str, body: &serde_json::Value, opts: &PublishOptions) -> Result<Published, PublishError> {
+        let mut request = self
+            .http
+            .post(format!("{}/v2/publish/{destination}", self.base_url))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(delay) = opts.delay {
+            request = request.header("Upstash-Delay", format!("{}s", delay.as_secs().max(1)));
+        }
+        if let Some(retries) = opts.retries {
+            request = request.header("Upstash-Retries", retries.to_string());
+        }
+        if let Some(id) = &opts.deduplication_id {
+            request = request.header("Upstash-Deduplication-Id", id);
+        }
+        if let Some(url) = &opts.failure_callback {
+            request = request.header("Upstash-Failure-Callback", url);
+        }
+        let response = request.send().await.map_err(|e| PublishError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| PublishError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            return Err(PublishError::Refused { status: status.as_u16(), body: text.chars().take(300).collect() });
+        }
+        serde_json::from_str(&text).map_err(|e| PublishError::Refused { status: status.as_u16(), body: format!("unreadable answer: {e}") })
+    }
+}

@@ -1,0 +1,327 @@
+//! Types and rules shared by the server and the browser bundle: what the API returns, the progress
+//! formula, and the credit estimate shown next to the slider.
+
+use serde::{Deserialize, Serialize};
+
+pub const MIN_TARGET: u32 = 1_000;
+pub const MAX_TARGET: u32 = 5_000;
+pub const TARGET_STEP: u32 = 500;
+pub const MAX_KEYWORDS: usize = 10;
+pub const MAX_KEYWORD_CHARS: usize = 100;
+pub const CREATORS_PER_PAGE: u32 = 50;
+/// Creators a TikTok keyword page yields on average; sizes the progress formula and credit estimate.
+pub const EXPECTED_PAGE_YIELD: u32 = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Pending,
+    Processing,
+    Completed,
+    Error,
+    Timeout,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Processing => "processing",
+            JobStatus::Completed => "completed",
+            JobStatus::Error => "error",
+            JobStatus::Timeout => "timeout",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "pending" => JobStatus::Pending,
+            "processing" => JobStatus::Processing,
+            "completed" => JobStatus::Completed,
+            "error" => JobStatus::Error,
+            "timeout" => JobStatus::Timeout,
+            "cancelled" => JobStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobStatus::Pending | JobStatus::Processing)
+    }
+}
+
+/// A job as the status endpoint and the progress bar see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: String,
+    pub campaign_id: String,
+    pub platform: String,
+    pub keywords: Vec<String>,
+    pub status: JobStatus,
+    pub progress: u32,
+    pub processed_runs: u32,
+    pub processed_results: u32,
+    pub target_results: u32,
+    pub error: Option<String>,
+    /// Why a completed job stopped short of its target, e.g. the source ran dry.
+    pub note: Option<String>,
+    pub created_at: i64,
+}
+
+impl JobView {
+    /// The line under the progress bar.
+    pub fn status_text(&self) -> String {
+        match self.status {
+            JobStatus::Pending => "Starting search…".to_string(),
+            JobStatus::Processing if self.progress == 0 => "Starting search…".to_string(),
+            JobStatus::Processing => format!("Processing your search… ({}%)", self.progress),
+            JobStatus::Completed => match &self.note {
+                Some(note) => format!("Completed: {note}"),
+                None => "Completed".to_string(),
+            },
+            JobStatus::Error => self.error.clone().unwrap_or_else(|| "The search failed.".to_string()),
+            JobStatus::Timeout => "The search took too long and was stopped.".to_string(),
+            JobStatus::Cancelled => "Cancelled".to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub search_type: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CampaignDetail {
+    #[serde(flatten)]
+    pub campaign: CampaignView,
+    /// Newest first.
+    pub jobs: Vec<JobView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatorView {
+    pub platform: String,
+    pub external_id: String,
+    pub handle: String,
+    pub name: String,
+    pub followers: i64,
+    pub bio: String,
+    pub emails: Vec<String>,
+    pub avatar_url: String,
+    pub verified: bool,
+    pub profile_url: String,
+    pub post_url: String,
+    pub views: i64,
+    pub matched_keyword: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatorPage {
+    pub creators: Vec<CreatorView>,
+    pub total: u32,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl CreatorPage {
+    pub fn page_count(&self) -> u32 {
+        self.total.div_ceil(self.per_page).max(1)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CreatorSort {
+    #[default]
+    FollowersDesc,
+    FollowersAsc,
+    ViewsDesc,
+    ViewsAsc,
+}
+
+impl CreatorSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreatorSort::FollowersDesc => "followers_desc",
+            CreatorSort::FollowersAsc => "followers_asc",
+            CreatorSort::ViewsDesc => "views_desc",
+            CreatorSort::ViewsAsc => "views_asc",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "followers_desc" | "followers" | "-followers" => CreatorSort::FollowersDesc,
+            "followers_asc" | "+followers" => CreatorSort::FollowersAsc,
+            "views_desc" | "views" | "-views" => CreatorSort::ViewsDesc,
+            "views_asc" | "+views" => CreatorSort::ViewsAsc,
+            _ => return None,
+        })
+    }
+}
+
+/// Provider pages a job is expected to need; the `max_runs` of the progress formula.
+pub fn expected_runs(target_results: u32) -> u32 {
+    target_results.div_ceil(EXPECTED_PAGE_YIELD).max(1)
+}
+
+/// The original design's progress: `min(100, runs/max_runs·30 + results/target·70)`, held at 99 until
+/// the job is completed so the bar never claims "done" before the results are.
+pub fn progress_percent(runs: u32, max_runs: u32, results: u32, target: u32, completed: bool) -> u32 {
+    if completed {
+        return 100;
+    }
+    let run_part = if max_runs == 0 { 0.0 } else { (runs as f64 / max_runs as f64).min(1.0) * 30.0 };
+    let result_part = if target == 0 { 0.0 } else { (results as f64 / target as f64).min(1.0) * 70.0 };
+    ((run_part + result_part).floor() as u32).min(99)
+}
+
+/// Provider calls (ScrapeCreators credits) a TikTok keyword search of `target` creators costs: one
+/// search page per ~20 creators plus one profile lookup per creator for the bio and emails.
+pub fn estimate_credits(target: u32) -> u32 {
+    expected_runs(target) + target
+}
+
+/// Thousands separators for display: 12345 → "12,345".
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_follows_the_formula() {
+        // 10 of 50 runs (6) + 400 of 1000 results (28) = 34
+        assert_eq!(progress_percent(10, 50, 400, 1000, false), 34);
+        assert_eq!(progress_percent(0, 50, 0, 1000, false), 0);
+        // results count for 70, runs for 30
+        assert_eq!(progress_percent(0, 50, 500, 1000, false), 35);
+        assert_eq!(progress_percent(25, 50, 0, 1000, false), 15);
+    }
+
+    #[test]
+    fn progress_is_held_at_99_until_completed() {
+        assert_eq!(progress_percent(50, 50, 1000, 1000, false), 99);
+        assert_eq!(progress_percent(500, 50, 9000, 1000, false), 99);
+        assert_eq!(progress_percent(3, 50, 10, 1000, true), 100);
+    }
+
+    #[test]
+    fn progress_survives_zero_denominators() {
+        assert_eq!(progress_percent(5, 0, 5, 0, false), 0);
+    }
+
+    #[test]
+    fn credit_estimate_counts_pages_and_profiles() {
+        assert_eq!(estimate_credits(1000), 50 + 1000);
+        assert_eq!(estimate_credits(2500), 125 + 2500);
+    }
+
+    #[test]
+    fn counts_are_grouped() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1000), "1,000");
+        assert_eq!(format_count(4100000), "4,100,000");
+        assert_eq!(format_count(-1234), "-1,234");
+    }
+
+    #[test]
+    fn status_text_matches_the_states() {
+        let mut job = JobView {
+            id: "j".into(),
+            campaign_id: "c".into(),
+            platform: "tiktok".into(),
+            keywords: vec!["a".into()],
+            status: JobStatus::Pending,
+            progress: 0,
+            processed_runs: 0,
+            processed_results: 0,
+            target_results: 1000,
+            error: None,
+            note: None,
+            created_at: 0,
+        };
+        assert_eq!(job.status_text(), "Starting search…");
+        job.status = JobStatus::Processing;
+        job.progress = 42;
+        assert_eq!(job.status_text(), "Processing your search… (42%)");
+        job.status = JobStatus::Completed;
+        assert_eq!(job.status_text(), "Completed");
+        job.status = JobStatus::Error;
+        job.error = Some("out of credits".into());
+        assert_eq!(job.status_text(), "out of credits");
+    }
+}
+
+/// Only http(s) links from scraped data become links; anything else (`javascript:` …) is dropped.
+pub fn safe_url(url: &str) -> Option<&str> {
+    let trimmed = url.trim();
+    let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(trimmed)
+}
+
+/// "2026-11-23 14:05 UTC" from unix milliseconds; the same on server and browser (no clock, no locale).
+pub fn format_timestamp(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, rem % 3600 / 60)
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn only_web_links_are_kept() {
+        assert_eq!(safe_url(" https://x.com/a "), Some("https://x.com/a"));
+        assert_eq!(safe_url("HTTP://x.com"), Some("HTTP://x.com"));
+        assert_eq!(safe_url("javascript:alert(1)"), None);
+        assert_eq!(safe_url(""), None);
+    }
+
+    #[test]
+    fn timestamps_are_formatted_in_utc() {
+        assert_eq!(format_timestamp(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_timestamp(1_795_392_300_000), "2026-11-23 00:05 UTC");
+        assert_eq!(format_timestamp(951_782_400_000), "2000-02-29 00:00 UTC");
+    }
+}

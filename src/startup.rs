@@ -1,0 +1,142 @@
+//! Builds the application from its configuration: database, clients, router, background tasks.
+//! `main` and the integration tests both start the app through `Application`.
+
+use crate::{
+    api,
+    app::{shell, App},
+    config::Config,
+    db::{self, Db},
+    jobs,
+    providers::scrapecreators::ScrapeCreatorsClient,
+    qstash::{client::QstashClient, dev_server::DevServer, receiver::Receiver},
+    simulator::{self, Simulator},
+};
+use anyhow::Context;
+use axum::{extract::FromRef, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+
+/// The two base URLs the app needs once it knows its port.
+#[derive(Clone, Debug)]
+pub struct Urls {
+    /// What QStash calls back; signatures are checked against it.
+    pub public: String,
+    /// How this process reaches itself (embedded QStash, simulator).
+    pub internal: String,
+}
+
+impl Urls {
+    pub fn webhook(&self) -> String {
+        format!("{}/api/qstash/process-scraping", self.public)
+    }
+    pub fn failure_callback(&self) -> String {
+        format!("{}/api/qstash/failed", self.public)
+    }
+}
+
+/// Everything a handler or server function needs; provided to Leptos as context.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub urls: Arc<Urls>,
+    pub qstash: QstashClient,
+    pub receiver: Receiver,
+    pub scrapecreators: ScrapeCreatorsClient,
+}
+
+impl AppState {
+    /// True when results come from the built-in simulator ("demo data").
+    pub fn demo_data(&self) -> bool {
+        self.config.uses_simulator()
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    dev_qstash: Option<DevServer>,
+}
+
+impl Application {
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("Failed to listen on {}", config.addr))?;
+        let local = listener.local_addr().context("Failed to read the bound address")?;
+        let internal = format!("http://{}", reachable(local));
+        let urls = Urls { public: config.public_url.clone().unwrap_or_else(|| internal.clone()), internal };
+        let db = db::connect(&config.database_url).await?;
+        let http = reqwest::Client::builder()
+            .timeout(config.scrapecreators.request_timeout)
+            .pool_max_idle_per_host(32)
+            .build()
+            .context("Failed to build the HTTP client")?;
+        let qstash_url = config.qstash.url.clone().unwrap_or_else(|| urls.internal.clone());
+        let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
+        let state = AppState {
+            leptos_options,
+            receiver: Receiver::new(&config.qstash.current_signing_key, &config.qstash.next_signing_key),
+            qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
+            scrapecreators: ScrapeCreatorsClient::new(http, &provider_url, &config.scrapecreators.api_key),
+            db: db.clone(),
+            urls: Arc::new(urls),
+            config: Arc::new(config),
+        };
+        let mut router = Router::new().merge(api::router());
+        let dev_qstash = state.config.dev_qstash.enabled.then(|| {
+            DevServer::new(
+                db.clone(),
+                state.config.dev_qstash.clone(),
+                &state.config.qstash.token,
+                &state.config.qstash.current_signing_key,
+                &state.config.qstash.next_signing_key,
+            )
+        });
+        if let Some(server) = &dev_qstash {
+            router = router.merge(server.router());
+        }
+        if state.config.uses_simulator() {
+            let sim = Simulator::new(state.config.simulator.clone(), &state.config.scrapecreators.api_key, &state.urls.internal);
+            router = router.merge(sim.router());
+        }
+        let routes = generate_route_list(App);
+        let router = router
+            .leptos_routes(&state, routes, {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            })
+            .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+            .with_state(state.clone());
+        Ok(Self { listener, router, state, dev_qstash })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves HTTP and runs the background tasks (QStash deliveries, stall sweeper) until the end.
+    pub async fn run(self) -> anyhow::Result<()> {
+        if let Some(server) = self.dev_qstash {
+            tokio::spawn(server.run_delivery_loop());
+        }
+        tokio::spawn(jobs::sweeper::run(self.state.clone()));
+        tracing::info!(url = %self.state.urls.public, demo_data = self.state.demo_data(), "Scout is listening");
+        axum::serve(self.listener, self.router).await.context("HTTP server failed")
+    }
+}
+
+/// 0.0.0.0 is where we listen, not an address we can call.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    }
+}

@@ -1,0 +1,157 @@
+//! A marketer's search, run end to end through the embedded QStash server and the simulator.
+
+use crate::helpers::{assert_completed, spawn_app, spawn_app_with, Backend};
+use scout::shared::JobStatus;
+use serde_json::json;
+use std::{collections::HashSet, time::Duration};
+
+const JOB_LIMIT: Duration = Duration::from_secs(180);
+
+crate::on_both_databases!(
+    a_1000_creator_job_runs_to_completed,
+    a_job_with_several_keywords_pages_each_lane,
+    rate_limits_and_server_errors_delay_but_do_not_break_the_job,
+    out_of_credits_ends_the_job_with_a_readable_message,
+    a_rejected_api_key_ends_the_job_with_a_readable_message,
+    an_exhausted_source_completes_below_target,
+    retries_exhausted_mark_the_job_failed_via_the_failure_callback,
+    a_job_past_its_deadline_times_out,
+    a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
+);
+
+async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Fitness spring").await;
+    let job_id = app.start_search(&campaign, &["home workout"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    assert_eq!(job.error, None);
+    assert!(job.processed_runs >= 50, "one page per 20 results at most: {}", job.processed_runs);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    let handles: HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(handles.len(), 1000, "every creator once");
+    assert!(rows.iter().any(|r| !r[5].is_empty()), "some bios hold emails");
+    // Every creator's profile was looked up exactly once: no credits wasted on repeats.
+    let stats = app.simulator_stats().await;
+    assert_eq!(stats["profileCalls"], 1000);
+    // The campaign lists the job.
+    let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["jobs"][0]["id"], job_id.as_str());
+    assert_eq!(detail["status"], "completed");
+}
+
+async fn a_job_with_several_keywords_pages_each_lane(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Food").await;
+    let job_id = app.start_search(&campaign, &["meal prep", "vegan recipes", "air fryer"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    let keywords: HashSet<&str> = rows.iter().map(|r| &r[9]).collect();
+    assert_eq!(keywords.len(), 3, "creators come from every keyword: {keywords:?}");
+}
+
+async fn rate_limits_and_server_errors_delay_but_do_not_break_the_job(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Flaky provider").await;
+    app.add_fault(json!({"status": 429, "count": 2, "retryAfter": 1, "endpoint": "search"})).await;
+    app.add_fault(json!({"status": 500, "count": 2, "endpoint": "search"})).await;
+    app.add_fault(json!({"status": 503, "count": 1, "endpoint": "profile"})).await;
+    let job_id = app.start_search(&campaign, &["skincare"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    assert_eq!(app.csv_rows(&campaign, &job_id).await.len(), 1000);
+    assert_eq!(app.simulator_stats().await["pendingFaults"], 0, "every fault was hit");
+    let retries = app.scalar("SELECT retry_count FROM scraping_jobs WHERE id = $1", &job_id).await;
+    assert!(retries >= 4, "the pauses were recorded: {retries}");
+}
+
+async fn out_of_credits_ends_the_job_with_a_readable_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Broke").await;
+    app.add_fault(json!({"status": 402, "count": 1, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["travel"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_eq!(job.status, JobStatus::Error);
+    let error = job.error.expect("an error message");
+    assert!(error.contains("out of credits"), "{error}");
+    assert!(!error.contains("402"), "no status codes for marketers: {error}");
+    assert_eq!(job.processed_results, 0);
+}
+
+async fn a_rejected_api_key_ends_the_job_with_a_readable_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Bad key").await;
+    app.add_fault(json!({"status": 401, "count": 1, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["gaming"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("API key"));
+}
+
+async fn an_exhausted_source_completes_below_target(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SIMULATOR_RESULTS_PER_QUERY", "300")]).await;
+    let campaign = app.create_campaign("Niche").await;
+    let job_id = app.start_search(&campaign, &["underwater basket weaving"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    // 300 videos, every tenth by an author already seen: 270 unique creators.
+    assert_eq!(job.processed_results, 270);
+    assert!(job.note.as_deref().unwrap_or_default().contains("ran out"), "{job:?}");
+    assert!(job.status_text().contains("ran out"));
+    assert_eq!(app.csv_rows(&campaign, &job_id).await.len(), 270);
+}
+
+async fn retries_exhausted_mark_the_job_failed_via_the_failure_callback(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SCOUT_STEP_RETRIES", "1")]).await;
+    let campaign = app.create_campaign("Down").await;
+    app.add_fault(json!({"status": 500, "count": 1000, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["cars"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("kept failing"));
+}
+
+async fn a_job_past_its_deadline_times_out(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SCOUT_JOB_TIMEOUT_MINUTES", "0")]).await;
+    let campaign = app.create_campaign("Slow").await;
+    let job_id = app.start_search(&campaign, &["pets"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_eq!(job.status, JobStatus::Timeout);
+    assert!(job.status_text().contains("took too long"));
+}
+
+async fn a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators(backend: Backend) {
+    let mut app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10")]).await;
+    let campaign = app.create_campaign("Crashy").await;
+    let job_id = app.start_search(&campaign, &["running shoes"], 1000).await;
+    app.wait_until(&job_id, JOB_LIMIT, |j| j.processed_results >= 200).await;
+
+    app.crash();
+    app.restart().await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    let handles: HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(handles.len(), 1000);
+    // Deterministic source: the resumed job found exactly the creators an uninterrupted one finds.
+    let stored = app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await;
+    assert_eq!(stored, 1000);
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server on a random port with a fresh database (SQLite and
+//! PostgreSQL), the embedded QStash server delivering signed webhooks, and the simulator over HTTP.
+
+mod helpers;
+
+mod campaigns;
+mod jobs;
+mod validation;
+mod webhooks;

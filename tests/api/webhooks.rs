@@ -1,0 +1,189 @@
+//! QStash's side of the contract: signed, at-least-once deliveries.
+
+use crate::helpers::{assert_completed, spawn_app, Backend};
+use scout::{
+    config::{DEV_QSTASH_TOKEN, SIMULATOR_API_KEY},
+    qstash::signing::sign,
+};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+crate::on_both_databases!(
+    the_same_step_delivered_twice_adds_nothing,
+    a_forged_delivery_changes_nothing,
+    webhook_bodies_are_checked,
+    the_embedded_qstash_server_speaks_the_qstash_api,
+);
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+async fn the_same_step_delivered_twice_adds_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Twice").await;
+    let job_id = app.start_search(&campaign, &["coffee"], 1000).await;
+    // QStash may deliver any step twice: publish step 0 again through the embedded QStash, without
+    // a deduplication id, so two deliveries of it race.
+    let response = app
+        .client
+        .post(app.url(&format!("/v2/publish/{}", app.url("/api/qstash/process-scraping"))))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .header("content-type", "application/json")
+        .body(json!({"jobId": job_id, "step": 0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let stored = app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await;
+    assert_eq!(stored, 1000);
+    let runs_in_lanes = app.scalar("SELECT SUM(runs) FROM job_lanes WHERE job_id = $1", &job_id).await;
+    assert_eq!(runs_in_lanes, job.processed_runs as i64, "each step counted once");
+
+    // Every step delivered once more, all at once: each is acknowledged and nothing changes.
+    let steps = app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await;
+    let bodies: Vec<String> = (0..steps).map(|step| json!({"jobId": job_id, "step": step}).to_string()).collect();
+    let replies = futures::future::join_all(bodies.iter().map(|body| app.deliver_signed("/api/qstash/process-scraping", body))).await;
+    for reply in replies {
+        assert_eq!(reply.status(), 200);
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["status"], "ignored", "{body}");
+    }
+    let after = app.job(&job_id).await;
+    assert_eq!(after, job);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await, 1000);
+}
+
+async fn a_forged_delivery_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Forged").await;
+    // Park the job: the provider rate-limits step 0 for an hour.
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 3600, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["yoga"], 1000).await;
+    app.wait_until(&job_id, LIMIT, |_| true).await;
+    let pool = app.db().await;
+    let parked = || async {
+        let row: (i64, String, i64, i64) = sqlx::query_as("SELECT step, status, processed_results, retry_count FROM scraping_jobs WHERE id = $1")
+            .bind(&job_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        row
+    };
+    let deadline = std::time::Instant::now() + LIMIT;
+    while parked().await.3 == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = parked().await;
+    assert_eq!(before.0, 0, "still at step 0");
+
+    let url = app.url("/api/qstash/process-scraping");
+    let body = json!({"jobId": job_id, "step": 0}).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let forgeries = [
+        None,
+        Some("garbage".to_string()),
+        Some(sign("sig_not_our_key", &url, body.as_bytes(), now, "x")),
+        Some(sign(scout::config::DEV_CURRENT_SIGNING_KEY, &url, b"{\"jobId\":\"other\",\"step\":0}", now, "x")),
+        Some(sign(scout::config::DEV_CURRENT_SIGNING_KEY, "https://evil.example/api/qstash/process-scraping", body.as_bytes(), now, "x")),
+        Some(sign(scout::config::DEV_CURRENT_SIGNING_KEY, &url, body.as_bytes(), now - 3600, "x")),
+    ];
+    for signature in forgeries {
+        let mut request = app.client.post(&url).header("content-type", "application/json").body(body.clone());
+        if let Some(signature) = &signature {
+            request = request.header("Upstash-Signature", signature);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{signature:?}");
+        let error: Value = response.json().await.unwrap();
+        assert!(error["error"].as_str().unwrap().contains("Signature"));
+    }
+    assert_eq!(parked().await, before, "forged deliveries changed nothing");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await, 0);
+
+    // The same delivery, properly signed, does the work.
+    let response = app.deliver_signed("/api/qstash/process-scraping", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "advanced");
+    assert_eq!(parked().await.0, 1);
+    pool.close().await;
+}
+
+async fn webhook_bodies_are_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.deliver_signed("/api/qstash/process-scraping", "not json").await;
+    assert_eq!(response.status(), 400);
+    assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    let response = app.deliver_signed("/api/qstash/process-scraping", r#"{"jobId": 5}"#).await;
+    assert_eq!(response.status(), 400);
+    let big = format!(r#"{{"jobId": "{}", "step": 0}}"#, "x".repeat(1024 * 1024 + 10));
+    let response = app.deliver_signed("/api/qstash/process-scraping", &big).await;
+    assert_eq!(response.status(), 413);
+    assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    // An unknown job is acknowledged (so QStash stops) and ignored.
+    let response = app.deliver_signed("/api/qstash/process-scraping", r#"{"jobId": "nope", "step": 0}"#).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ignored");
+    // The failure callback is signed too.
+    let response = app.client.post(app.url("/api/qstash/failed")).body("{}").send().await.unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let keys: Value = app.client.get(app.url("/v2/keys")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["current"], scout::config::DEV_CURRENT_SIGNING_KEY);
+    assert_eq!(keys["next"], scout::config::DEV_NEXT_SIGNING_KEY);
+    assert_eq!(app.client.get(app.url("/v2/keys")).send().await.unwrap().status(), 401);
+
+    // Deduplication: the same id twice yields one message.
+    let publish = |dedup: &'static str| {
+        app.client
+            .post(app.url(&format!("/v2/publish/{}", app.url("/healthz"))))
+            .bearer_auth(DEV_QSTASH_TOKEN)
+            .header("Upstash-Deduplication-Id", dedup)
+            .header("Upstash-Delay", "1h")
+            .body("{}")
+            .send()
+    };
+    let first: Value = publish("same").await.unwrap().json().await.unwrap();
+    let second: Value = publish("same").await.unwrap().json().await.unwrap();
+    assert_eq!(first["messageId"], second["messageId"]);
+    assert_eq!(second["deduplicated"], true);
+    let message: Value = app
+        .client
+        .get(app.url(&format!("/v2/messages/{}", first["messageId"].as_str().unwrap())))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(message["state"], "pending");
+    assert!(message["notBefore"].as_i64().unwrap() > chrono::Utc::now().timestamp_millis() + 3_500_000);
+
+    let bad = app
+        .client
+        .post(app.url("/v2/publish/not-a-url"))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    // The simulator wants its key, like the real API.
+    let denied = app.client.get(app.url("/simulator/scrapecreators/v1/tiktok/profile?handle=a")).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    let allowed = app
+        .client
+        .get(app.url("/simulator/scrapecreators/v1/tiktok/profile?handle=maya.fit1"))
+        .header("x-api-key", SIMULATOR_API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+}
