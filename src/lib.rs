@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Scout: influencer discovery. The crate compiles twice: with `ssr` as the server (axum, sqlx, jobs,
 //! QStash, providers) and with `hydrate` as the browser bundle (the UI and the shared types only).
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 use anyhow::Context;
 use scout::{config::Config, startup::Application, telemetry};
 

@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Integration tests: the real server on a random port with a fresh database (SQLite and
 //! PostgreSQL), the embedded QStash server delivering signed webhooks, and the simulator over HTTP.
 

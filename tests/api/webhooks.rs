@@ -39,7 +39,7 @@ async fn the_same_step_delivered_twice_adds_nothing(backend: Backend) {
     assert_eq!(job.processed_results, 1000);
     let stored = app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await;
     assert_eq!(stored, 1000);
-    let runs_in_lanes = app.scalar("SELECT SUM(runs) FROM job_lanes WHERE job_id = $1", &job_id).await;
+    let runs_in_lanes = app.scalar("SELECT CAST(SUM(runs) AS BIGINT) FROM job_lanes WHERE job_id = $1", &job_id).await;
     assert_eq!(runs_in_lanes, job.processed_runs as i64, "each step counted once");
 
     // Every step delivered once more, all at once: each is acknowledged and nothing changes.
