@@ -11,19 +11,25 @@ const POLL_EVERY: Duration = Duration::from_secs(3);
 /// One run: its progress bar, polled every 3 s while the job is live (and the tab visible), then its
 /// results, swapped in without a reload.
 #[component]
-pub fn JobPanel(job_id: String, campaign_id: String) -> impl IntoView {
+pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: Callback<()>) -> impl IntoView {
     let tick = RwSignal::new(0u32);
     let status = Resource::new(move || tick.get(), {
         let job_id = job_id.clone();
         move |_| job_status(job_id.clone())
     });
     // Runs in the browser only: schedule the next poll after each answer until the job is terminal.
-    Effect::new(move |_| {
-        if let Some(Ok(job)) = status.get() {
-            if !job.status.is_terminal() {
-                schedule_poll(tick);
-            }
+    Effect::new(move |previous: Option<bool>| {
+        let live = match status.get() {
+            Some(Ok(job)) => !job.status.is_terminal(),
+            _ => return previous.unwrap_or(false),
+        };
+        if live {
+            schedule_poll(tick);
+        } else if previous == Some(true) {
+            // Seen live, now done: let the page refresh what depends on it (the run list).
+            on_finished.run(());
         }
+        live
     });
     view! {
         <div class="space-y-6">

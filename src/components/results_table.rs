@@ -15,6 +15,15 @@ pub fn ResultsTable(job_id: String, campaign_id: String) -> impl IntoView {
         move || (page.get(), sort.get(), has_email.get()),
         move |(p, s, e)| list_creators(job_id.clone(), p, s.as_str().to_string(), e),
     );
+    // What the pagination bar shows, kept from the last answer while the next page loads.
+    let total = RwSignal::new(None::<u32>);
+    let last_page = RwSignal::new(1u32);
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = data.get() {
+            total.set(Some(p.total));
+            last_page.set(p.page_count());
+        }
+    });
     let toggle = move |desc: CreatorSort, asc: CreatorSort| {
         move |_| {
             sort.set(if sort.get_untracked() == desc { asc } else { desc });
@@ -102,26 +111,16 @@ pub fn ResultsTable(job_id: String, campaign_id: String) -> impl IntoView {
                     </Transition>
                 </table>
             </div>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    data.await.ok().map(|p| {
-                        let pages = p.page_count();
-                        let current = p.page;
-                        view! {
-                            <div class="flex items-center justify-between text-sm text-slate-600">
-                                <span data-testid="results-total">{format!("{} creators", format_count(p.total as i64))}</span>
-                                <div class="flex items-center gap-2">
-                                    <button type="button" class="rounded-lg border border-slate-300 bg-white px-3 py-1 disabled:opacity-40"
-                                        disabled=current <= 1 on:click=move |_| page.set(current.saturating_sub(1).max(1))>"Previous"</button>
-                                    <span data-testid="page-indicator">{format!("Page {current} of {pages}")}</span>
-                                    <button type="button" data-testid="next-page" class="rounded-lg border border-slate-300 bg-white px-3 py-1 disabled:opacity-40"
-                                        disabled=current >= pages on:click=move |_| page.set((current + 1).min(pages))>"Next"</button>
-                                </div>
-                            </div>
-                        }
-                    })
-                })}
-            </Transition>
+            <div class="flex items-center justify-between text-sm text-slate-600">
+                <span data-testid="results-total">{move || total.get().map(|t| format!("{} creators", format_count(t as i64)))}</span>
+                <div class="flex items-center gap-2">
+                    <button type="button" data-testid="previous-page" class="rounded-lg border border-slate-300 bg-white px-3 py-1 disabled:opacity-40"
+                        disabled=move || { page.get() <= 1 } on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
+                    <span data-testid="page-indicator">{move || format!("Page {} of {}", page.get(), last_page.get())}</span>
+                    <button type="button" data-testid="next-page" class="rounded-lg border border-slate-300 bg-white px-3 py-1 disabled:opacity-40"
+                        disabled=move || { page.get() >= last_page.get() } on:click=move |_| page.update(|p| *p = (*p + 1).min(last_page.get_untracked()))>"Next"</button>
+                </div>
+            </div>
         </section>
     }
 }

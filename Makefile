@@ -1,0 +1,77 @@
+# Scout — the two commands a newcomer needs:
+#   make run    set up what is missing, build, and serve on embedded defaults (http://127.0.0.1:3000)
+#   make test   set up what is missing and run every test: unit, integration (SQLite + PostgreSQL), end-to-end
+# Everything installs idempotently; only the package registries (crates.io, npm, Debian) are needed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Builds live outside the checkout so fresh clones (and CI) reuse them; override to taste.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/scout/target
+export CARGO_TERM_COLOR ?= never
+
+CARGO_LEPTOS_VERSION := 0.3.11
+# Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
+WASM_BINDGEN_VERSION := 0.2.129
+# cargo-leptos compiles dev builds with this flag; the tests use it too so they share those artifacts.
+LEPTOS_DEV_RUSTFLAGS := --cfg erase_components
+POSTGRES_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+SERVER_BIN := $(CARGO_TARGET_DIR)/debug/scout
+
+.PHONY: run test setup tools node-deps chromium postgres build test-unit test-integration test-e2e bench
+
+run: setup build
+	@echo "Scout: serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (set LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL in the environment or .env)"
+	exec $(SERVER_BIN)
+
+test: setup chromium postgres
+	$(MAKE) --no-print-directory test-unit test-integration build test-e2e
+
+setup: tools node-deps
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@if ! cargo leptos --version 2>/dev/null | grep -qx "cargo-leptos $(CARGO_LEPTOS_VERSION)"; then \
+	  echo "Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (10-15 min, once)"; \
+	  CARGO_TARGET_DIR=$(HOME)/.cache/scout/tools CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	    cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --ignore-rust-version; \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)"; then \
+	  echo "Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (a few minutes, once)"; \
+	  CARGO_TARGET_DIR=$(HOME)/.cache/scout/tools cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked; \
+	fi
+
+# Tailwind and wasm-opt come from npm so cargo-leptos never downloads them; Playwright for end2end.
+node-deps:
+	@[ -x node_modules/.bin/tailwindcss ] && [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund
+	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+
+# Playwright cannot download its browser here: Debian's chromium is used instead.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The PostgreSQL suite always runs: start this machine's server if it is down.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%'" \
+	  | while read -r db; do psql "$(POSTGRES_ADMIN_URL)" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null; done
+
+build:
+	cargo leptos build
+
+test-unit:
+	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo test --no-default-features --features ssr --lib
+
+test-integration:
+	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" SCOUT_TEST_POSTGRES_URL="$(POSTGRES_ADMIN_URL)" \
+	  cargo test --no-default-features --features ssr --test api
+
+test-e2e:
+	rm -rf target/e2e && mkdir -p target/e2e
+	cd end2end && SCOUT_BIN="$(SERVER_BIN)" E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	  npx playwright test
+
+# Times a 5,000-creator job on the default (realistic) simulator latency; writes BENCHMARKS.md numbers.
+bench: setup build
+	scripts/bench-job.sh
