@@ -33,6 +33,10 @@ async function progressOf(page: Page): Promise<{ status: string | null; progress
 test('a marketer searches TikTok for 2,000 creators, watches the bar and exports them', async ({ page }) => {
   // Scraped text includes script tags: none may ever run.
   page.on('dialog', (dialog) => { throw new Error(`unexpected dialog: ${dialog.message()}`); });
+  // Hydration problems and failed requests show up as console errors.
+  const consoleErrors: string[] = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  page.on('pageerror', (err) => consoleErrors.push(err.message));
 
   await page.goto('/');
   await expect(page.getByTestId('demo-badge')).toBeVisible();
@@ -102,6 +106,7 @@ test('a marketer searches TikTok for 2,000 creators, watches the bar and exports
   const formulas = rows.slice(1).flat().filter((cell) => /^[=+\-@]/.test(cell));
   expect(formulas).toEqual([]);
   expect(rows.slice(1).some((r) => r[1].startsWith("'=HYPERLINK"))).toBeTruthy();
+  expect(consoleErrors).toEqual([]);
 });
 
 test('bad input gets a visible message', async ({ page }) => {
