@@ -61,10 +61,16 @@ pub async fn run(state: &AppState, msg: &StepMessage) -> Result<StepResult, Step
         return Ok(StepResult::Failed("timeout".into()));
     }
     let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
-    match fetch(state, &job, &lanes).await {
-        Ok(fetched) => save(state, &job, msg.step, &lanes, fetched).await,
-        Err(error) => handle_provider_error(state, &job, msg.step, error).await,
-    }
+    let (pages, candidates) = match fetch_pages(state, &lanes).await {
+        Ok(fetched) => fetched,
+        Err(error) => return handle_provider_error(state, &job, msg.step, error).await,
+    };
+    let fresh = new_creators(state, &job, candidates).await?;
+    let creators = match tiktok::enrich(&state.scrapecreators, fresh, state.config.jobs.enrich_concurrency).await {
+        Ok(creators) => creators,
+        Err(error) => return handle_provider_error(state, &job, msg.step, error).await,
+    };
+    save(state, &job, msg.step, &lanes, Fetched { pages, creators }).await
 }
 
 struct LanePage {
@@ -78,9 +84,8 @@ struct Fetched {
     creators: Vec<Creator>,
 }
 
-/// One page per live lane (in parallel), then the profiles of creators this job does not have yet,
-/// no more of them than the job still needs.
-async fn fetch(state: &AppState, job: &JobRow, lanes: &[LaneRow]) -> Result<Fetched, ProviderError> {
+/// One page per live lane, in parallel; the creators of all pages, each once.
+async fn fetch_pages(state: &AppState, lanes: &[LaneRow]) -> Result<(Vec<LanePage>, Vec<Creator>), ProviderError> {
     let live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
     let results = futures::future::join_all(
         live.iter().map(|lane| state.scrapecreators.tiktok_keyword_page(&lane.keyword, lane.cursor.as_deref())),
@@ -105,19 +110,23 @@ async fn fetch(state: &AppState, job: &JobRow, lanes: &[LaneRow]) -> Result<Fetc
             Err(e) => first_error = Some(worse(first_error, e)),
         }
     }
-    if let Some(error) = first_error {
-        return Err(error);
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok((pages, candidates)),
     }
+}
+
+/// The candidates this job does not have yet, no more of them than it still needs, so no profile
+/// credits are spent on repeats or on creators past the target.
+async fn new_creators(state: &AppState, job: &JobRow, candidates: Vec<Creator>) -> Result<Vec<Creator>, StepError> {
     let ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
     let known: HashSet<String> = db::creators::known_ids(&state.db, &job.id, tiktok::PLATFORM, &ids)
         .await
-        .map_err(|e| ProviderError::Unavailable(format!("database: {e}")))?
+        .context("Failed to look up known creators")?
         .into_iter()
         .collect();
     let needed = (job.target_results - job.processed_results).max(0) as usize;
-    let fresh: Vec<Creator> = candidates.into_iter().filter(|c| !known.contains(&c.external_id)).take(needed).collect();
-    let creators = tiktok::enrich(&state.scrapecreators, fresh, state.config.jobs.enrich_concurrency).await?;
-    Ok(Fetched { pages, creators })
+    Ok(candidates.into_iter().filter(|c| !known.contains(&c.external_id)).take(needed).collect())
 }
 
 /// When several lanes fail at once, act on the most decisive error.

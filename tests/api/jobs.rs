@@ -17,6 +17,7 @@ crate::on_both_databases!(
     retries_exhausted_mark_the_job_failed_via_the_failure_callback,
     a_job_past_its_deadline_times_out,
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
+    a_lost_step_message_is_republished_by_the_stall_sweeper,
 );
 
 async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
@@ -154,4 +155,25 @@ async fn a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators(backend: 
     // Deterministic source: the resumed job found exactly the creators an uninterrupted one finds.
     let stored = app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1", &job_id).await;
     assert_eq!(stored, 1000);
+}
+
+async fn a_lost_step_message_is_republished_by_the_stall_sweeper(backend: Backend) {
+    let mut app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10"), ("SCOUT_STALL_AFTER_SECS", "2")]).await;
+    let campaign = app.create_campaign("Lost message").await;
+    let job_id = app.start_search(&campaign, &["ceramics"], 1000).await;
+    app.wait_until(&job_id, JOB_LIMIT, |j| j.processed_results >= 100).await;
+
+    // A crash right after a step committed, before its successor reached QStash: no message is left.
+    app.crash();
+    let pool = app.db().await;
+    sqlx::query("UPDATE qstash_messages SET state = 'cancelled' WHERE state = 'pending'").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM qstash_dedup").execute(&pool).await.unwrap();
+    pool.close().await;
+    app.restart().await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let handles: HashSet<String> = app.csv_rows(&campaign, &job_id).await.iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(handles.len(), 1000);
 }
