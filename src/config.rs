@@ -113,8 +113,14 @@ impl Config {
             retries: parse_or(&get, "SCOUT_STEP_RETRIES", 3)?,
             url: qstash_url,
         };
-        if !embedded && get("QSTASH_TOKEN").is_none() {
-            return Err(invalid("QSTASH_TOKEN", "is required when QSTASH_URL is set"));
+        // With real QStash the dev identity is public knowledge: accepting it would let anyone forge
+        // deliveries, so the token and both signing keys must be given.
+        if !embedded {
+            for name in ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
+                if get(name).is_none() {
+                    return Err(invalid(name, "is required when QSTASH_URL is set"));
+                }
+            }
         }
         let dev_qstash = DevQstashConfig {
             enabled: embedded,
@@ -172,4 +178,48 @@ where
 
 fn invalid(name: &'static str, reason: &str) -> ConfigError {
     ConfigError::Invalid { name, reason: reason.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_parts() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite:data/scout.db");
+        assert!(c.dev_qstash.enabled && c.uses_simulator());
+        assert_eq!(c.qstash.current_signing_key, DEV_CURRENT_SIGNING_KEY);
+    }
+
+    #[test]
+    fn real_qstash_needs_its_own_token_and_keys() {
+        assert!(config(&[("QSTASH_URL", "https://qstash.upstash.io"), ("QSTASH_TOKEN", "t")]).is_err());
+        let c = config(&[
+            ("QSTASH_URL", "https://qstash.upstash.io/"),
+            ("QSTASH_TOKEN", "t"),
+            ("QSTASH_CURRENT_SIGNING_KEY", "sig_a"),
+            ("QSTASH_NEXT_SIGNING_KEY", "sig_b"),
+        ])
+        .unwrap();
+        assert!(!c.dev_qstash.enabled);
+        assert_eq!(c.qstash.url.as_deref(), Some("https://qstash.upstash.io"));
+    }
+
+    #[test]
+    fn public_url_falls_back_to_migrant_names() {
+        assert_eq!(config(&[("VERCEL_URL", "scout.vercel.app")]).unwrap().public_url.as_deref(), Some("https://scout.vercel.app"));
+        assert_eq!(config(&[("PUBLIC_URL", "https://x.example/")]).unwrap().public_url.as_deref(), Some("https://x.example"));
+        assert!(config(&[("PUBLIC_URL", "x.example")]).is_err());
+        assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(config(&[("SIMULATOR_LATENCY_MS", "fast")]).is_err());
+        assert!(config(&[("SCRAPECREATORS_API_URL", "https://api.scrapecreators.com")]).is_err());
+    }
 }

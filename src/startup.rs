@@ -93,6 +93,7 @@ impl Application {
                 &state.config.qstash.token,
                 &state.config.qstash.current_signing_key,
                 &state.config.qstash.next_signing_key,
+                vec![format!("{}/", state.urls.public), format!("{}/", state.urls.internal)],
             )
         });
         if let Some(server) = &dev_qstash {

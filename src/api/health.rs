@@ -8,6 +8,9 @@ pub fn router() -> Router<AppState> {
 
 /// Up when the database answers.
 async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    sqlx::query("SELECT 1").execute(&state.db).await.map_err(|e| ApiError::Unavailable(format!("database unavailable: {e}")))?;
+    sqlx::query("SELECT 1").execute(&state.db).await.map_err(|e| {
+        tracing::error!(error = %e, "health check: database unavailable");
+        ApiError::Unavailable("database unavailable".into())
+    })?;
     Ok(Json(json!({ "status": "ok", "demoData": state.demo_data() })))
 }

@@ -30,11 +30,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/qstash/process-scraping", post(process_scraping))
         .route("/api/qstash/failed", post(failed))
-        // Our own limit answers 413 as JSON; raise axum's default so it never answers first.
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_WEBHOOK_BYTES * 4))
 }
 
-/// Reads at most 1 MB of body and checks the QStash signature for `url`.
+/// Reads at most 1 MB of body (413 as JSON beyond) and checks the QStash signature for `url`.
 async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &str) -> Result<Bytes, ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES))?;
     let signature = headers.get("upstash-signature").and_then(|v| v.to_str().ok());
@@ -49,12 +47,13 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
     let bytes = verified_body(&state, &headers, body, &state.urls.webhook()).await?;
     let message: StepMessage =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
-    match step::run(&state, &message).await {
+    let retried = headers.get("upstash-retried").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    match step::run(&state, &message, retried).await {
         Ok(result) => Ok(Json(describe(&result)).into_response()),
         Err(StepError::Retryable(reason)) => {
             // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.
-            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." , "detail": reason })))
-                .into_response())
+            tracing::warn!(job_id = %message.job_id, step = message.step, reason, "step failed; QStash will retry");
+            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." }))).into_response())
         }
         Err(StepError::Unexpected(e)) => Err(ApiError::Unexpected(e)),
     }

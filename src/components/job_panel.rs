@@ -21,7 +21,12 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
     Effect::new(move |previous: Option<bool>| {
         let live = match status.get() {
             Some(Ok(job)) => !job.status.is_terminal(),
-            _ => return previous.unwrap_or(false),
+            Some(Err(_)) => {
+                // A failed poll (network blip, server restart) is retried, not the end of polling.
+                schedule_poll(tick);
+                return previous.unwrap_or(true);
+            }
+            None => return previous.unwrap_or(false),
         };
         if live {
             schedule_poll(tick);

@@ -5,7 +5,9 @@ use crate::{
 };
 use leptos::prelude::*;
 
-/// Keywords, the target slider with its credit estimate, and the start button.
+/// Keywords, the target slider with its credit estimate, and the start button. The slider carries a
+/// `value` attribute as well as the property so the server-rendered page shows the right position
+/// before hydration.
 #[component]
 pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String>) -> impl IntoView {
     let keywords = RwSignal::new(String::new());
@@ -80,6 +82,7 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                     min=MIN_TARGET.to_string()
                     max=MAX_TARGET.to_string()
                     step=TARGET_STEP.to_string()
+                    value=MIN_TARGET.to_string()
                     class="w-full accent-indigo-600"
                     prop:value=move || target.get().to_string()
                     on:input=move |ev| {

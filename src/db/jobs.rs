@@ -156,24 +156,28 @@ pub async fn finish(db: &Db, id: &str, status: JobStatus, error: Option<&str>) -
     Ok(done.rows_affected() == 1)
 }
 
-/// Records a retryable failure (shown if retries run out) without changing the job's state.
-pub async fn record_error(db: &Db, id: &str, error: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1 WHERE id = $2")
+/// Records a retryable failure (shown if retries run out) without changing the job's state; the job
+/// is expected to be retried by `resume_at`, so the stall sweeper waits until then.
+pub async fn record_error(db: &Db, id: &str, error: &str, resume_at: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1, resume_at = $2 WHERE id = $3")
         .bind(error)
+        .bind(resume_at)
         .bind(id)
         .execute(db)
         .await?;
     Ok(())
 }
 
-/// Counts a rate-limit pause for `step`; returns the attempt number, or None if the step moved on.
-pub async fn note_rate_limited(db: &Db, id: &str, step: i64, error: &str) -> sqlx::Result<Option<i64>> {
+/// Counts a rate-limit pause for `step` until `resume_at`; returns the attempt number, or None if
+/// the step moved on.
+pub async fn note_rate_limited(db: &Db, id: &str, step: i64, error: &str, resume_at: i64) -> sqlx::Result<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE scraping_jobs SET retry_count = retry_count + 1, last_error = $1, updated_at = $2
-         WHERE id = $3 AND step = $4 AND status IN ('pending', 'processing') RETURNING retry_count",
+        "UPDATE scraping_jobs SET retry_count = retry_count + 1, last_error = $1, updated_at = $2, resume_at = $3
+         WHERE id = $4 AND step = $5 AND status IN ('pending', 'processing') RETURNING retry_count",
     )
     .bind(error)
     .bind(now_ms())
+    .bind(resume_at)
     .bind(id)
     .bind(step)
     .fetch_optional(db)
@@ -209,6 +213,8 @@ pub async fn save_lane(conn: &mut AnyConnection, job_id: &str, lane: i64, cursor
 }
 
 pub struct StepOutcome<'a> {
+    /// When the next step is published with a delay, the sweeper waits until then.
+    pub resume_at: i64,
     pub runs_added: i64,
     pub results: i64,
     pub progress: i64,
@@ -221,8 +227,8 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     let completed_at = outcome.status.is_terminal().then_some(now);
     sqlx::query(
         "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2, progress = $3, status = $4,
-            note = $5, completed_at = $6, last_error = NULL, updated_at = $7
-         WHERE id = $8",
+            note = $5, completed_at = $6, last_error = NULL, updated_at = $7, resume_at = $8
+         WHERE id = $9",
     )
     .bind(outcome.runs_added)
     .bind(outcome.results)
@@ -231,18 +237,23 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(outcome.note)
     .bind(completed_at)
     .bind(now)
+    .bind(outcome.resume_at)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Live jobs with no progress since `before`: candidates for the stall sweeper.
-pub async fn stalled(db: &Db, before: i64) -> sqlx::Result<Vec<JobRow>> {
+/// Live jobs with no progress since `before` that are not waiting on purpose: candidates for the
+/// stall sweeper.
+pub async fn stalled(db: &Db, before: i64, now: i64) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM scraping_jobs WHERE status IN ('pending', 'processing') AND updated_at < $1 ORDER BY updated_at LIMIT 100"
+        "SELECT {COLUMNS} FROM scraping_jobs
+         WHERE status IN ('pending', 'processing') AND updated_at < $1 AND resume_at < $2
+         ORDER BY updated_at LIMIT 100"
     ))
     .bind(before)
+    .bind(now)
     .fetch_all(db)
     .await
 }

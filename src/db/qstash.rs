@@ -138,34 +138,39 @@ pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<bool
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn mark_delivered(db: &Db, id: &str, status: i64) -> sqlx::Result<()> {
-    set_state(db, id, "DELIVERED", "delivered", status, None, None).await
+// The outcome of a delivery is recorded only while its lease (`locked_until`) still holds; each
+// returns false when the lease was lost to another delivery.
+
+pub async fn mark_delivered(db: &Db, id: &str, lease: i64, status: i64) -> sqlx::Result<bool> {
+    set_state(db, id, lease, "DELIVERED", "delivered", status, None, None).await
 }
 
-pub async fn mark_failed(db: &Db, id: &str, status: Option<i64>, error: &str) -> sqlx::Result<()> {
-    set_state(db, id, "FAILED", "failed", status.unwrap_or(0), Some(error), None).await
+pub async fn mark_failed(db: &Db, id: &str, lease: i64, status: Option<i64>, error: &str) -> sqlx::Result<bool> {
+    set_state(db, id, lease, "FAILED", "failed", status.unwrap_or(0), Some(error), None).await
 }
 
-pub async fn schedule_retry(db: &Db, id: &str, status: Option<i64>, error: &str, not_before: i64) -> sqlx::Result<()> {
-    set_state(db, id, "RETRY", "pending", status.unwrap_or(0), Some(error), Some(not_before)).await
+pub async fn schedule_retry(db: &Db, id: &str, lease: i64, status: Option<i64>, error: &str, not_before: i64) -> sqlx::Result<bool> {
+    set_state(db, id, lease, "RETRY", "pending", status.unwrap_or(0), Some(error), Some(not_before)).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn set_state(
     db: &Db,
     id: &str,
+    lease: i64,
     event: &str,
     state: &str,
     status: i64,
     error: Option<&str>,
     not_before: Option<i64>,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let now = now_ms();
     let retried = if not_before.is_some() { 1 } else { 0 };
     let mut tx = db.begin().await?;
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE qstash_messages SET state = $1, last_status = $2, last_error = $3, retried = retried + $4,
             not_before = COALESCE($5, not_before), locked_until = 0, updated_at = $6
-         WHERE id = $7",
+         WHERE id = $7 AND state = 'pending' AND locked_until = $8",
     )
     .bind(state)
     .bind(status)
@@ -174,10 +179,18 @@ async fn set_state(
     .bind(not_before)
     .bind(now)
     .bind(id)
+    .bind(lease)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
+    if !updated {
+        tx.rollback().await?;
+        return Ok(false);
+    }
     insert_event(&mut tx, id, event, error).await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn insert_event(conn: &mut sqlx::AnyConnection, message_id: &str, state: &str, detail: Option<&str>) -> sqlx::Result<()> {

@@ -1,13 +1,13 @@
-//! One job step per QStash delivery: one provider page per live keyword lane, profile enrichment of
-//! the new creators, then ONE transaction that claims the step (guarded by its number), inserts the
-//! creators (ON CONFLICT DO NOTHING) and advances the job. Only then is the next step published.
-//! A duplicate or late delivery finds the step already claimed and changes nothing.
+//! One job step per QStash delivery: one provider page for up to three keyword lanes, profile
+//! enrichment of the new creators, then ONE transaction that claims the step (guarded by its number),
+//! inserts the creators (ON CONFLICT DO NOTHING) and advances the job. Only then is the next step
+//! published. A duplicate or late delivery finds the step already claimed and changes nothing.
 
 use super::{step_dedup_id, StepMessage};
 use crate::{
     db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
     providers::{tiktok, Creator, ProviderError},
-    qstash::client::PublishOptions,
+    qstash::{client::PublishOptions, retry_backoff},
     shared::{expected_runs, progress_percent, JobStatus},
     startup::AppState,
 };
@@ -37,8 +37,13 @@ pub enum StepError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Keyword lanes paged per step. Bounds a step's duration (and so the webhook's) whatever the number
+/// of keywords: with 10 keywords, lanes take turns.
+pub const MAX_LANES_PER_STEP: usize = 3;
+
+/// Runs the step `msg` names. `retried` is QStash's `Upstash-Retried` for this delivery.
 #[tracing::instrument(skip(state), fields(job_id = %msg.job_id, step = msg.step))]
-pub async fn run(state: &AppState, msg: &StepMessage) -> Result<StepResult, StepError> {
+pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<StepResult, StepError> {
     let Some(job) = db::jobs::find(&state.db, &msg.job_id).await.context("Failed to load the job")? else {
         return Ok(StepResult::Ignored("unknown job"));
     };
@@ -61,16 +66,43 @@ pub async fn run(state: &AppState, msg: &StepMessage) -> Result<StepResult, Step
         return Ok(StepResult::Failed("timeout".into()));
     }
     let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
-    let (pages, candidates) = match fetch_pages(state, &lanes).await {
+    let (mut pages, candidates) = match fetch_pages(state, &lanes).await {
         Ok(fetched) => fetched,
-        Err(error) => return handle_provider_error(state, &job, msg.step, error).await,
+        Err(error) => return handle_provider_error(state, &job, msg.step, retried, error).await,
     };
     let fresh = new_creators(state, &job, candidates).await?;
-    let creators = match tiktok::enrich(&state.scrapecreators, fresh, state.config.jobs.enrich_concurrency).await {
-        Ok(creators) => creators,
-        Err(error) => return handle_provider_error(state, &job, msg.step, error).await,
-    };
-    save(state, &job, msg.step, &lanes, Fetched { pages, creators }).await
+    let mut enrichment = tiktok::enrich(&state.scrapecreators, fresh, state.config.jobs.enrich_concurrency).await;
+
+    if let Some(index) = enrichment.failures.iter().position(|(_, e)| e.is_terminal()) {
+        let (_, error) = enrichment.failures.swap_remove(index);
+        return handle_provider_error(state, &job, msg.step, retried, error).await;
+    }
+    let rate_limited = enrichment.failures.iter().find_map(|(_, e)| match e {
+        ProviderError::RateLimited { retry_after } => Some(retry_after.unwrap_or(state.config.jobs.rate_limit_delay)),
+        _ => None,
+    });
+    if let Some(after) = rate_limited {
+        // Keep the creators already enriched, leave the cursors where they were, and look at the rest
+        // of these pages again after the pause (the saved creators are skipped then).
+        for (page, lane) in pages.iter_mut().filter_map(|p| lanes.iter().find(|l| l.lane == p.lane).map(|l| (p, l))) {
+            page.next_cursor = lane.cursor.clone();
+            page.exhausted = false;
+        }
+        tracing::info!(after_ms = after.as_millis() as u64, kept = enrichment.creators.len(), "profiles rate limited; partial step saved");
+        return save(state, &job, msg.step, &lanes, Fetched { pages, creators: enrichment.creators }, Some(after)).await;
+    }
+    if !enrichment.failures.is_empty() {
+        if enrichment.failures.len() * 2 > enrichment.lookups {
+            // Most lookups fail: the provider is down, so let QStash retry the whole step later.
+            let (_, error) = enrichment.failures.swap_remove(0);
+            return handle_provider_error(state, &job, msg.step, retried, error).await;
+        }
+        // A few profiles keep failing: keep those creators as the search found them rather than
+        // lose them or fail a healthy job.
+        tracing::warn!(failed = enrichment.failures.len(), lookups = enrichment.lookups, "some profiles could not be enriched");
+        enrichment.creators.extend(enrichment.failures.drain(..).map(|(creator, _)| creator));
+    }
+    save(state, &job, msg.step, &lanes, Fetched { pages, creators: enrichment.creators }, None).await
 }
 
 struct LanePage {
@@ -84,9 +116,12 @@ struct Fetched {
     creators: Vec<Creator>,
 }
 
-/// One page per live lane, in parallel; the creators of all pages, each once.
+/// One page for each of the (at most `MAX_LANES_PER_STEP`) least-paged live lanes, in parallel; the
+/// creators of all pages, each once.
 async fn fetch_pages(state: &AppState, lanes: &[LaneRow]) -> Result<(Vec<LanePage>, Vec<Creator>), ProviderError> {
-    let live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
+    let mut live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
+    live.sort_by_key(|l| (l.runs, l.lane));
+    live.truncate(MAX_LANES_PER_STEP);
     let results = futures::future::join_all(
         live.iter().map(|lane| state.scrapecreators.tiktok_keyword_page(&lane.keyword, lane.cursor.as_deref())),
     )
@@ -98,9 +133,11 @@ async fn fetch_pages(state: &AppState, lanes: &[LaneRow]) -> Result<(Vec<LanePag
     for (lane, result) in live.iter().zip(results) {
         match result {
             Ok(page) => {
-                // A cursor that does not move would page forever: treat it as the end.
+                // A cursor that does not move would page forever: treat it as the end. A page whose
+                // items are all unusable (ads, user cards) is not the end.
                 let stuck = page.next_cursor.is_none() || page.next_cursor == lane.cursor;
-                pages.push(LanePage { lane: lane.lane, exhausted: !page.has_more || page.creators.is_empty() || stuck, next_cursor: page.next_cursor });
+                let exhausted = !page.has_more || page.item_count == 0 || stuck;
+                pages.push(LanePage { lane: lane.lane, exhausted, next_cursor: page.next_cursor });
                 for creator in page.creators {
                     if seen.insert(creator.external_id.clone()) {
                         candidates.push(creator);
@@ -142,10 +179,14 @@ fn worse(current: Option<ProviderError>, new: ProviderError) -> ProviderError {
     }
 }
 
-async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetched: Fetched) -> Result<StepResult, StepError> {
+/// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause).
+async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetched: Fetched, delay: Option<Duration>) -> Result<StepResult, StepError> {
     let mut tx = state.db.begin().await.context("Failed to begin the step transaction")?;
     if !db::jobs::claim_step(&mut tx, &job.id, step).await.context("Failed to claim the step")? {
         tx.rollback().await.context("Failed to roll back")?;
+        // Another delivery did this step; make sure its successor is queued in case that delivery
+        // died before publishing (deduplicated otherwise).
+        publish_step(state, &job.id, step + 1, None).await?;
         return Ok(StepResult::Ignored("step already done"));
     }
     let mut results = db::creators::count_for_job(&mut tx, &job.id).await.context("Failed to count creators")?;
@@ -181,7 +222,14 @@ async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetc
     db::jobs::save_step(
         &mut tx,
         &job.id,
-        StepOutcome { runs_added: fetched.pages.len() as i64, results, progress: progress as i64, status, note: note.as_deref() },
+        StepOutcome {
+            resume_at: delay.map(|d| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
+            runs_added: fetched.pages.len() as i64,
+            results,
+            progress: progress as i64,
+            status,
+            note: note.as_deref(),
+        },
     )
     .await
     .context("Failed to advance the job")?;
@@ -192,15 +240,19 @@ async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetc
         tracing::info!(results, dry, "job completed");
         return Ok(StepResult::Completed { results });
     }
-    publish_step(state, &job.id, step + 1, None).await?;
-    Ok(StepResult::Advanced { results })
+    publish_step(state, &job.id, step + 1, delay).await?;
+    Ok(match delay {
+        Some(after) => StepResult::Rescheduled { after },
+        None => StepResult::Advanced { results },
+    })
 }
 
-async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, error: ProviderError) -> Result<StepResult, StepError> {
+async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, retried: u32, error: ProviderError) -> Result<StepResult, StepError> {
     match error {
         ProviderError::RateLimited { retry_after } => {
             let after = retry_after.unwrap_or(state.config.jobs.rate_limit_delay);
-            let attempt = db::jobs::note_rate_limited(&state.db, &job.id, step, "The provider asked us to slow down.")
+            let resume_at = db::now_ms() + after.as_millis() as i64;
+            let attempt = db::jobs::note_rate_limited(&state.db, &job.id, step, "The provider asked us to slow down.", resume_at)
                 .await
                 .context("Failed to record the rate limit")?;
             let Some(attempt) = attempt else {
@@ -218,7 +270,10 @@ async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, error:
         }
         e => {
             tracing::warn!(error = %e, "provider failed; QStash will retry the step");
-            db::jobs::record_error(&state.db, &job.id, &e.user_message()).await.context("Failed to record the error")?;
+            // QStash retries after its backoff; the sweeper must not re-publish before then.
+            let scale = if state.config.dev_qstash.enabled { state.config.dev_qstash.backoff_scale } else { 1.0 };
+            let resume_at = db::now_ms() + retry_backoff(retried as i64 + 1, scale).as_millis() as i64;
+            db::jobs::record_error(&state.db, &job.id, &e.user_message(), resume_at).await.context("Failed to record the error")?;
             Err(StepError::Retryable(e.to_string()))
         }
     }

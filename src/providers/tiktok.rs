@@ -3,14 +3,17 @@
 //! as a number or a string.
 
 use super::{email::extract_emails, scrapecreators::ScrapeCreatorsClient, Creator, ProviderError};
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::{stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub const PLATFORM: &str = "tiktok";
 
 #[derive(Debug)]
 pub struct KeywordPage {
+    /// Items on the page, usable or not (ads and user cards carry no author).
+    pub item_count: usize,
     pub creators: Vec<Creator>,
     pub next_cursor: Option<String>,
     pub has_more: bool,
@@ -85,6 +88,7 @@ struct UrlList {
 pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<KeywordPage, String> {
     let response: KeywordResponse = serde_json::from_slice(body).map_err(|e| format!("keyword page is not valid JSON: {e}"))?;
     let items = response.search_item_list.unwrap_or_default();
+    let item_count = items.len();
     let mut creators: Vec<Creator> = Vec::with_capacity(items.len());
     for item in items {
         let Some(info) = item.aweme_info else { continue };
@@ -99,7 +103,7 @@ pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<KeywordPage, Str
         // Older responses carry no `has_more`: a page with items and a cursor may have more.
         None => !creators.is_empty() && next_cursor.is_some(),
     };
-    Ok(KeywordPage { creators, next_cursor, has_more })
+    Ok(KeywordPage { item_count, creators, next_cursor, has_more })
 }
 
 fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {
@@ -225,25 +229,58 @@ impl Creator {
     }
 }
 
-/// Looks up the profile of every creator without a bio, `concurrency` at a time. A profile that no
-/// longer exists leaves the creator as the search found them; any other error fails the whole batch
-/// so the step is retried and nothing half-enriched is saved.
-pub async fn enrich(client: &ScrapeCreatorsClient, creators: Vec<Creator>, concurrency: usize) -> Result<Vec<Creator>, ProviderError> {
-    stream::iter(creators)
+/// What profile enrichment made of a batch of creators.
+#[derive(Debug, Default)]
+pub struct Enrichment {
+    /// Enriched, or kept as found when the profile no longer exists.
+    pub creators: Vec<Creator>,
+    /// Creators whose lookup kept failing, with the last error.
+    pub failures: Vec<(Creator, ProviderError)>,
+    /// Profile lookups attempted (creators that needed one).
+    pub lookups: usize,
+}
+
+/// Delays between attempts of one profile lookup that failed with a 5xx or an unreadable body.
+const PROFILE_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
+
+/// Looks up the profile of every creator without a bio, `concurrency` at a time. A passing 5xx is
+/// retried on the spot; what still fails is reported, not dropped, so the step decides.
+pub async fn enrich(client: &ScrapeCreatorsClient, creators: Vec<Creator>, concurrency: usize) -> Enrichment {
+    let results: Vec<(Creator, bool, Result<(), ProviderError>)> = stream::iter(creators)
         .map(|mut creator| async move {
             if !creator.bio.is_empty() {
-                return Ok(creator);
+                return (creator, false, Ok(()));
             }
-            match client.tiktok_profile(&creator.handle).await {
-                Ok(profile) => creator.apply_profile(profile),
-                Err(ProviderError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-            Ok(creator)
+            let mut attempt = 0;
+            let outcome = loop {
+                match client.tiktok_profile(&creator.handle).await {
+                    Ok(profile) => {
+                        creator.apply_profile(profile);
+                        break Ok(());
+                    }
+                    Err(ProviderError::NotFound) => break Ok(()),
+                    Err(e @ (ProviderError::Unavailable(_) | ProviderError::BadResponse(_))) if attempt < PROFILE_RETRY_DELAYS.len() => {
+                        tracing::debug!(handle = %creator.handle, error = %e, "profile lookup failed; retrying");
+                        tokio::time::sleep(PROFILE_RETRY_DELAYS[attempt]).await;
+                        attempt += 1;
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+            (creator, true, outcome)
         })
         .buffered(concurrency.max(1))
-        .try_collect()
-        .await
+        .collect()
+        .await;
+    let mut enrichment = Enrichment::default();
+    for (creator, looked_up, outcome) in results {
+        enrichment.lookups += looked_up as usize;
+        match outcome {
+            Ok(()) => enrichment.creators.push(creator),
+            Err(e) => enrichment.failures.push((creator, e)),
+        }
+    }
+    enrichment
 }
 
 fn value_to_string(v: &Value) -> Option<String> {
@@ -311,6 +348,7 @@ mod tests {
         ]}"#;
         let page = parse_keyword_page(body, "k").unwrap();
         assert_eq!(page.creators.len(), 1, "no handle = skipped, same author once");
+        assert_eq!(page.item_count, 4, "unusable items still count as a page that had items");
         let c = &page.creators[0];
         assert_eq!((c.external_id.as_str(), c.followers, c.views, c.verified), ("bare", 0, 0, false));
         assert!(!page.has_more);

@@ -3,7 +3,7 @@
 //! retrying with QStash's backoff and publishing the failure callback when retries run out.
 //! Messages survive restarts; a lease on each delivery lets several instances share the table.
 
-use super::signing::sign;
+use super::{retry_backoff as backoff, signing::sign};
 use crate::config::DevQstashConfig;
 use crate::db::{self, qstash::MessageRow, Db};
 use axum::{
@@ -21,13 +21,15 @@ use tokio::sync::{Notify, Semaphore};
 
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_RETRIES: i64 = 3;
-const MAX_BACKOFF_SECS: f64 = 86_400.0;
 
 #[derive(Clone)]
 pub struct DevServer(Arc<Inner>);
 
 struct Inner {
     db: Db,
+    /// URL prefixes messages may be delivered to: the app itself. An embedded server that relayed to
+    /// any URL would let anyone who knows the (public) dev token make this host call anything.
+    allowed_destinations: Vec<String>,
     config: DevQstashConfig,
     token: String,
     current_key: String,
@@ -37,17 +39,12 @@ struct Inner {
     in_flight: Arc<Semaphore>,
 }
 
-/// QStash's retry backoff after the `retried`-th failed attempt: `min(86400, e^(2.5·n))` seconds.
-pub fn backoff(retried: i64, scale: f64) -> Duration {
-    let secs = (2.5 * retried as f64).exp().min(MAX_BACKOFF_SECS) * scale;
-    Duration::from_millis((secs * 1000.0) as u64)
-}
-
 impl DevServer {
-    pub fn new(db: Db, config: DevQstashConfig, token: &str, current_key: &str, next_key: &str) -> Self {
+    pub fn new(db: Db, config: DevQstashConfig, token: &str, current_key: &str, next_key: &str, allowed_destinations: Vec<String>) -> Self {
         let http = reqwest::Client::builder().timeout(config.delivery_timeout).build().expect("HTTP client");
         Self(Arc::new(Inner {
             db,
+            allowed_destinations,
             config,
             token: token.into(),
             current_key: current_key.into(),
@@ -82,13 +79,17 @@ impl DevServer {
             match db::qstash::due(&self.0.db, now, 32).await {
                 Ok(messages) => {
                     for msg in messages {
-                        match db::qstash::lease(&self.0.db, &msg.id, now, now + lease.as_millis() as i64).await {
+                        // Wait for a delivery slot before taking the lease, so the lease only runs
+                        // while the delivery does.
+                        let permit = self.0.in_flight.clone().acquire_owned().await;
+                        let now = db::now_ms();
+                        let lease_until = now + lease.as_millis() as i64;
+                        match db::qstash::lease(&self.0.db, &msg.id, now, lease_until).await {
                             Ok(true) => {
-                                let permit = self.0.in_flight.clone().acquire_owned().await;
                                 let server = self.clone();
                                 tokio::spawn(async move {
                                     let _permit = permit;
-                                    server.deliver(msg).await;
+                                    server.deliver(msg, lease_until).await;
                                 });
                             }
                             Ok(false) => {}
@@ -110,7 +111,7 @@ impl DevServer {
     }
 
     #[tracing::instrument(skip_all, fields(message_id = %msg.id, retried = msg.retried))]
-    async fn deliver(&self, msg: MessageRow) {
+    async fn deliver(&self, msg: MessageRow, lease: i64) {
         let body = STANDARD.decode(&msg.body).unwrap_or_default();
         let headers: Map<String, Value> = serde_json::from_str(&msg.headers).unwrap_or_default();
         let token = sign(&self.0.current_key, &msg.destination, &body, chrono::Utc::now().timestamp(), &db::new_id());
@@ -142,42 +143,58 @@ impl DevServer {
                     .map(Duration::from_secs);
                 let response_body = response.bytes().await.unwrap_or_default();
                 if (200..300).contains(&status) {
-                    self.finish_delivered(&msg, status, &response_body).await
+                    self.finish_delivered(&msg, lease, status, &response_body).await
                 } else if status == 489 && non_retryable {
-                    self.finish_failed(&msg, Some(status), &response_body, "non-retryable error").await
+                    self.finish_failed(&msg, lease, Some(status), &response_body, "non-retryable error").await
                 } else {
-                    self.retry_or_fail(&msg, Some(status), &response_body, retry_after).await
+                    self.retry_or_fail(&msg, lease, Some(status), &response_body, retry_after).await
                 }
             }
-            Err(e) => self.retry_or_fail(&msg, None, e.to_string().as_bytes(), None).await,
+            Err(e) => self.retry_or_fail(&msg, lease, None, e.to_string().as_bytes(), None).await,
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "qstash-dev: failed to record a delivery outcome");
         }
     }
 
-    async fn finish_delivered(&self, msg: &MessageRow, status: u16, response_body: &[u8]) -> anyhow::Result<()> {
-        db::qstash::mark_delivered(&self.0.db, &msg.id, status as i64).await?;
+    async fn finish_delivered(&self, msg: &MessageRow, lease: i64, status: u16, response_body: &[u8]) -> anyhow::Result<()> {
+        if !db::qstash::mark_delivered(&self.0.db, &msg.id, lease, status as i64).await? {
+            lost_lease(msg);
+            return Ok(());
+        }
         if let Some(callback) = &msg.callback {
             self.enqueue_callback(callback, callback_body(msg, Some(status), response_body)).await?;
         }
         Ok(())
     }
 
-    async fn retry_or_fail(&self, msg: &MessageRow, status: Option<u16>, response_body: &[u8], retry_after: Option<Duration>) -> anyhow::Result<()> {
+    async fn retry_or_fail(
+        &self,
+        msg: &MessageRow,
+        lease: i64,
+        status: Option<u16>,
+        response_body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> anyhow::Result<()> {
         let error = summarize(status, response_body);
         if msg.retried >= msg.retries {
-            return self.finish_failed(msg, status, response_body, &error).await;
+            return self.finish_failed(msg, lease, status, response_body, &error).await;
         }
         let delay = retry_after.unwrap_or_else(|| backoff(msg.retried + 1, self.0.config.backoff_scale));
         tracing::info!(status = ?status, delay_ms = delay.as_millis() as u64, "qstash-dev: delivery failed, will retry");
-        db::qstash::schedule_retry(&self.0.db, &msg.id, status.map(i64::from), &error, db::now_ms() + delay.as_millis() as i64).await?;
+        let not_before = db::now_ms() + delay.as_millis() as i64;
+        if !db::qstash::schedule_retry(&self.0.db, &msg.id, lease, status.map(i64::from), &error, not_before).await? {
+            lost_lease(msg);
+        }
         Ok(())
     }
 
-    async fn finish_failed(&self, msg: &MessageRow, status: Option<u16>, response_body: &[u8], error: &str) -> anyhow::Result<()> {
+    async fn finish_failed(&self, msg: &MessageRow, lease: i64, status: Option<u16>, response_body: &[u8], error: &str) -> anyhow::Result<()> {
         tracing::warn!(error, "qstash-dev: delivery failed for good");
-        db::qstash::mark_failed(&self.0.db, &msg.id, status.map(i64::from), error).await?;
+        if !db::qstash::mark_failed(&self.0.db, &msg.id, lease, status.map(i64::from), error).await? {
+            lost_lease(msg);
+            return Ok(());
+        }
         if let Some(callback) = &msg.failure_callback {
             self.enqueue_callback(callback, callback_body(msg, status, response_body)).await?;
         }
@@ -207,6 +224,11 @@ impl DevServer {
         self.0.wake.notify_one();
         Ok(())
     }
+}
+
+/// The delivery outlived its lease and another one took over: its outcome is that one's to record.
+fn lost_lease(msg: &MessageRow) {
+    tracing::warn!(message_id = %msg.id, "qstash-dev: delivery finished after its lease expired; outcome ignored");
 }
 
 fn summarize(status: Option<u16>, body: &[u8]) -> String {
@@ -268,6 +290,9 @@ async fn publish(State(server): State<DevServer>, Path(destination): Path<String
     }
     if !(destination.starts_with("http://") || destination.starts_with("https://")) {
         return error(StatusCode::BAD_REQUEST, "destination must be an http(s) URL");
+    }
+    if !server.0.allowed_destinations.iter().any(|prefix| destination.starts_with(prefix.as_str())) {
+        return error(StatusCode::BAD_REQUEST, "the embedded QStash server only delivers to this app");
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let mut not_before = db::now_ms();

@@ -5,3 +5,12 @@ pub mod client;
 pub mod dev_server;
 pub mod receiver;
 pub mod signing;
+
+use std::time::Duration;
+
+/// QStash's retry backoff after the `retried`-th failed attempt: `min(86400, e^(2.5·n))` seconds,
+/// multiplied by `scale` (1.0 = real QStash timing).
+pub fn retry_backoff(retried: i64, scale: f64) -> Duration {
+    let secs = (2.5 * retried as f64).exp().min(86_400.0) * scale;
+    Duration::from_millis((secs * 1000.0) as u64)
+}

@@ -54,6 +54,8 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     /// "search", "profile", or absent for any endpoint.
     pub endpoint: Option<String>,
+    /// Only requests for this handle (profile) or query (search).
+    pub target: Option<String>,
 }
 
 fn one() -> u32 {
@@ -87,10 +89,12 @@ impl Simulator {
             .with_state(self.clone())
     }
 
-    /// Answers the scripted fault for `endpoint`, if one is queued.
-    fn take_fault(&self, endpoint: &str) -> Option<Response> {
+    /// Answers the scripted fault for `endpoint` and `target` (query or handle), if one is queued.
+    fn take_fault(&self, endpoint: &str, target: &str) -> Option<Response> {
         let mut faults = self.0.faults.lock().unwrap();
-        let index = faults.iter().position(|f| f.endpoint.as_deref().is_none_or(|e| e == endpoint))?;
+        let index = faults
+            .iter()
+            .position(|f| f.endpoint.as_deref().is_none_or(|e| e == endpoint) && f.target.as_deref().is_none_or(|t| t == target))?;
         let fault = faults[index].clone();
         if fault.count <= 1 {
             faults.remove(index);
@@ -205,7 +209,7 @@ async fn keyword_search(State(sim): State<Simulator>, headers: HeaderMap, Query(
     if let Some(denied) = sim.check_key(&headers) {
         return denied;
     }
-    if let Some(fault) = sim.take_fault("search") {
+    if let Some(fault) = sim.take_fault("search", q.query.as_deref().unwrap_or_default()) {
         return fault;
     }
     let Some(query) = q.query.filter(|q| !q.trim().is_empty()) else {
@@ -242,7 +246,7 @@ async fn profile(State(sim): State<Simulator>, headers: HeaderMap, Query(q): Que
     if let Some(denied) = sim.check_key(&headers) {
         return denied;
     }
-    if let Some(fault) = sim.take_fault("profile") {
+    if let Some(fault) = sim.take_fault("profile", q.handle.as_deref().unwrap_or_default()) {
         return fault;
     }
     let Some(handle) = q.handle.filter(|h| !h.trim().is_empty()) else {
@@ -252,14 +256,22 @@ async fn profile(State(sim): State<Simulator>, headers: HeaderMap, Query(q): Que
     Json(sim.profile_body(&SyntheticCreator::for_handle(handle.trim_start_matches('@')))).into_response()
 }
 
-async fn add_fault(State(sim): State<Simulator>, Json(fault): Json<Fault>) -> StatusCode {
+// The fault hooks want the simulator's API key, like its data endpoints.
+
+async fn add_fault(State(sim): State<Simulator>, headers: HeaderMap, Json(fault): Json<Fault>) -> Response {
+    if let Some(denied) = sim.check_key(&headers) {
+        return denied;
+    }
     sim.0.faults.lock().unwrap().push_back(fault);
-    StatusCode::NO_CONTENT
+    StatusCode::NO_CONTENT.into_response()
 }
 
-async fn clear_faults(State(sim): State<Simulator>) -> StatusCode {
+async fn clear_faults(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    if let Some(denied) = sim.check_key(&headers) {
+        return denied;
+    }
     sim.0.faults.lock().unwrap().clear();
-    StatusCode::NO_CONTENT
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn stats(State(sim): State<Simulator>) -> Json<Value> {

@@ -234,7 +234,14 @@ impl TestApp {
     }
 
     pub async fn add_fault(&self, fault: Value) {
-        let response = self.post_json("/simulator/scrapecreators/_faults", &fault).await;
+        let response = self
+            .client
+            .post(self.url("/simulator/scrapecreators/_faults"))
+            .header("x-api-key", scout::config::SIMULATOR_API_KEY)
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 204);
     }
 

@@ -18,6 +18,8 @@ crate::on_both_databases!(
     a_job_past_its_deadline_times_out,
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
+    rate_limited_profiles_keep_what_was_enriched,
+    a_profile_that_keeps_failing_does_not_fail_the_job,
 );
 
 async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
@@ -176,4 +178,48 @@ async fn a_lost_step_message_is_republished_by_the_stall_sweeper(backend: Backen
     assert_eq!(job.processed_results, 1000);
     let handles: HashSet<String> = app.csv_rows(&campaign, &job_id).await.iter().map(|r| r[0].to_string()).collect();
     assert_eq!(handles.len(), 1000);
+}
+
+async fn rate_limited_profiles_keep_what_was_enriched(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Profile limits").await;
+    app.add_fault(json!({"status": 429, "count": 5, "retryAfter": 1, "endpoint": "profile"})).await;
+    let job_id = app.start_search(&campaign, &["knitting"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    // Each creator's profile was fetched successfully exactly once: nothing enriched was thrown away.
+    assert_eq!(app.simulator_stats().await["profileCalls"], 1000);
+    let without_bio = app.scalar("SELECT COUNT(*) FROM creators WHERE job_id = $1 AND bio = ''", &job_id).await;
+    assert_eq!(without_bio, 0);
+}
+
+async fn a_profile_that_keeps_failing_does_not_fail_the_job(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("One bad profile").await;
+    // The first creator the search finds has a profile that always fails.
+    let page: serde_json::Value = app
+        .client
+        .get(app.url("/simulator/scrapecreators/v1/tiktok/search/keyword?query=origami"))
+        .header("x-api-key", scout::config::SIMULATOR_API_KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let handle = page["search_item_list"][0]["aweme_info"]["author"]["unique_id"].as_str().unwrap().to_string();
+    app.add_fault(json!({"status": 500, "count": 1000, "endpoint": "profile", "target": handle})).await;
+    let job_id = app.start_search(&campaign, &["origami"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    let bad = rows.iter().find(|r| r[0] == handle).expect("the creator is kept");
+    assert_eq!(&bad[6], "", "kept as the search found it, without a bio");
+    assert_eq!(rows.iter().filter(|r| r[6].is_empty()).count(), 1);
 }

@@ -175,6 +175,18 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+    // The embedded server is not an open relay: it only delivers to this app.
+    let foreign = app
+        .client
+        .post(app.url("/v2/publish/http://169.254.169.254/latest/meta-data"))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 400);
+    let unauthorized = app.client.post(app.url("/simulator/scrapecreators/_faults")).json(&json!({"status": 402})).send().await.unwrap();
+    assert_eq!(unauthorized.status(), 401);
     // The simulator wants its key, like the real API.
     let denied = app.client.get(app.url("/simulator/scrapecreators/v1/tiktok/profile?handle=a")).send().await.unwrap();
     assert_eq!(denied.status(), 401);
