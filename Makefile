@@ -21,7 +21,7 @@ SERVER_BIN := $(CARGO_TARGET_DIR)/debug/scout
 .PHONY: run test setup tools node-deps chromium postgres build test-unit test-integration test-e2e bench
 
 run: setup build
-	@echo "Scout: serving on http://$${LEPTOS_SITE_ADDR:-127.0.0.1:3000} (set LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL in the environment or .env)"
+	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
 	exec $(SERVER_BIN)
 
 test: setup chromium postgres

@@ -71,7 +71,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest("Send the body as JSON (Content-Type: application/json).".into())),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::BadRequest("Send the body as JSON (Content-Type: application/json).".into()))
+            }
             Err(rejection) => Err(ApiError::BadRequest(format!("Invalid JSON body: {}", rejection.body_text()))),
         }
     }

@@ -18,9 +18,7 @@ use axum::{
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/jobs/{id}/creators", get(page))
-        .route("/api/campaigns/{id}/export.csv", get(export))
+    Router::new().route("/api/jobs/{id}/creators", get(page)).route("/api/campaigns/{id}/export.csv", get(export))
 }
 
 #[derive(Deserialize)]
@@ -34,7 +32,11 @@ struct CreatorsQuery {
 pub fn parse_page_query(page: Option<&str>, sort: Option<&str>, has_email: Option<&str>) -> Result<PageQuery, ApiError> {
     let page = match page.map(str::trim).filter(|p| !p.is_empty()) {
         None => 1,
-        Some(raw) => raw.parse::<u32>().ok().filter(|p| *p >= 1).ok_or_else(|| ApiError::BadRequest("page must be a positive whole number.".into()))?,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .ok_or_else(|| ApiError::BadRequest("page must be a positive whole number.".into()))?,
     };
     let sort = match sort.map(str::trim).filter(|s| !s.is_empty()) {
         None => CreatorSort::default(),
@@ -49,7 +51,11 @@ pub fn parse_page_query(page: Option<&str>, sort: Option<&str>, has_email: Optio
     Ok(PageQuery { page, sort, has_email })
 }
 
-async fn page(State(state): State<AppState>, Path(job_id): Path<String>, ApiQuery(q): ApiQuery<CreatorsQuery>) -> Result<Json<CreatorPage>, ApiError> {
+async fn page(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    ApiQuery(q): ApiQuery<CreatorsQuery>,
+) -> Result<Json<CreatorPage>, ApiError> {
     let query = parse_page_query(q.page.as_deref(), q.sort.as_deref(), q.has_email.as_deref())?;
     db::jobs::find(&state.db, &job_id).await?.ok_or_else(|| ApiError::NotFound("Job not found.".into()))?;
     Ok(Json(db::creators::page_for_job(&state.db, &job_id, &query).await?))
@@ -61,8 +67,13 @@ struct ExportQuery {
     job_id: Option<String>,
 }
 
-async fn export(State(state): State<AppState>, Path(campaign_id): Path<String>, ApiQuery(q): ApiQuery<ExportQuery>) -> Result<Response, ApiError> {
-    let campaign = db::campaigns::find(&state.db, LOCAL_USER, &campaign_id).await?.ok_or_else(|| ApiError::NotFound("Campaign not found.".into()))?;
+async fn export(
+    State(state): State<AppState>,
+    Path(campaign_id): Path<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let campaign =
+        db::campaigns::find(&state.db, LOCAL_USER, &campaign_id).await?.ok_or_else(|| ApiError::NotFound("Campaign not found.".into()))?;
     let job_id = q.job_id.filter(|j| !j.trim().is_empty());
     if let Some(job_id) = &job_id {
         match db::jobs::find(&state.db, job_id).await? {

@@ -12,9 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/scraping/tiktok", get(status).post(start))
-        .route("/api/jobs/{id}/progress", get(progress))
+    Router::new().route("/api/scraping/tiktok", get(status).post(start)).route("/api/jobs/{id}/progress", get(progress))
 }
 
 impl From<CreateJobError> for ApiError {
@@ -41,7 +39,8 @@ struct StartSearch {
 }
 
 async fn start(State(state): State<AppState>, ApiJson(body): ApiJson<StartSearch>) -> Result<Json<Value>, ApiError> {
-    let campaign_id = body.campaign_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("campaignId is required.".into()))?;
+    let campaign_id =
+        body.campaign_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("campaignId is required.".into()))?;
     let (keywords, target) = parse_request(&body.keywords, body.target_results.as_ref())?;
     let started = start_tiktok_search(&state, &campaign_id, &keywords, target).await?;
     Ok(Json(json!({

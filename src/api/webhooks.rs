@@ -5,13 +5,13 @@ use crate::{
     db,
     error::ApiError,
     jobs::{
+        self,
         step::{self, StepError, StepResult},
         StepMessage,
     },
     shared::JobStatus,
     startup::AppState,
 };
-use anyhow::Context;
 use axum::{
     body::{Body, Bytes},
     extract::State,
@@ -27,9 +27,7 @@ use serde_json::json;
 const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/qstash/process-scraping", post(process_scraping))
-        .route("/api/qstash/failed", post(failed))
+    Router::new().route("/api/qstash/process-scraping", post(process_scraping)).route("/api/qstash/failed", post(failed))
 }
 
 /// Reads at most 1 MB of body (413 as JSON beyond) and checks the QStash signature for `url`.
@@ -45,15 +43,16 @@ async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &
 
 async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let bytes = verified_body(&state, &headers, body, &state.urls.webhook()).await?;
-    let message: StepMessage =
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
+    let message: StepMessage = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
     let retried = headers.get("upstash-retried").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
     match step::run(&state, &message, retried).await {
         Ok(result) => Ok(Json(describe(&result)).into_response()),
         Err(StepError::Retryable(reason)) => {
             // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.
             tracing::warn!(job_id = %message.job_id, step = message.step, reason, "step failed; QStash will retry");
-            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." }))).into_response())
+            Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." })))
+                .into_response())
         }
         Err(StepError::Unexpected(e)) => Err(ApiError::Unexpected(e)),
     }
@@ -79,7 +78,8 @@ struct FailureCallback {
 
 async fn failed(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Json<serde_json::Value>, ApiError> {
     let bytes = verified_body(&state, &headers, body, &state.urls.failure_callback()).await?;
-    let callback: FailureCallback = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Invalid failure callback: {e}")))?;
+    let callback: FailureCallback =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("Invalid failure callback: {e}")))?;
     let source = callback
         .source_body
         .as_deref()
@@ -94,11 +94,8 @@ async fn failed(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         // A late failure of a step the job already got past (e.g. a sweeper re-publish succeeded).
         return Ok(Json(json!({ "status": "ignored", "reason": "stale step" })));
     }
-    let message = job
-        .last_error
-        .clone()
-        .unwrap_or_else(|| "The search kept failing and was stopped. Please try again later.".to_string());
-    let ended = db::jobs::finish(&state.db, &job.id, JobStatus::Error, Some(&message)).await.context("Failed to end the job")?;
+    let message = job.last_error.clone().unwrap_or_else(|| "The search kept failing and was stopped. Please try again later.".to_string());
+    let ended = jobs::end_job(&state, &job.id, &job.campaign_id, JobStatus::Error, &message).await?;
     tracing::warn!(job_id = %job.id, status = ?callback.status, ended, "retries exhausted");
     Ok(Json(json!({ "status": if ended { "failed" } else { "ignored" } })))
 }

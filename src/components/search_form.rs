@@ -29,7 +29,11 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
             Err(message) => local_error.set(Some(message)),
             Ok(_) => {
                 local_error.set(None);
-                start.dispatch(StartSearch { campaign_id: campaign_id.clone(), keywords: keywords.get_untracked(), target_results: target.get_untracked() });
+                start.dispatch(StartSearch {
+                    campaign_id: campaign_id.clone(),
+                    keywords: keywords.get_untracked(),
+                    target_results: target.get_untracked(),
+                });
             }
         }
     };

@@ -74,11 +74,6 @@ pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<CampaignView>> {
 }
 
 pub async fn touch(db: &Db, id: &str, status: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE campaigns SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status)
-        .bind(now_ms())
-        .bind(id)
-        .execute(db)
-        .await?;
+    sqlx::query("UPDATE campaigns SET status = $1, updated_at = $2 WHERE id = $3").bind(status).bind(now_ms()).bind(id).execute(db).await?;
     Ok(())
 }

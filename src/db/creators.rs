@@ -90,10 +90,8 @@ pub async fn known_ids(db: &Db, job_id: &str, platform: &str, external_ids: &[St
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (0..external_ids.len()).map(|i| format!("${}", i + 3)).collect();
-    let sql = format!(
-        "SELECT external_id FROM creators WHERE job_id = $1 AND platform = $2 AND external_id IN ({})",
-        placeholders.join(", ")
-    );
+    let sql =
+        format!("SELECT external_id FROM creators WHERE job_id = $1 AND platform = $2 AND external_id IN ({})", placeholders.join(", "));
     let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(job_id).bind(platform);
     for id in external_ids {
         query = query.bind(id);
@@ -115,10 +113,8 @@ pub async fn page_for_job(db: &Db, job_id: &str, q: &PageQuery) -> sqlx::Result<
         CreatorSort::ViewsDesc => "views DESC, position",
         CreatorSort::ViewsAsc => "views ASC, position",
     };
-    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{filter}"))
-        .bind(job_id)
-        .fetch_one(db)
-        .await?;
+    let (total,): (i64,) =
+        sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{filter}")).bind(job_id).fetch_one(db).await?;
     let page = q.page.max(1);
     let rows: Vec<CreatorRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE job_id = $1{filter} ORDER BY {order} LIMIT $2 OFFSET $3"))
@@ -148,9 +144,5 @@ pub async fn for_export(db: &Db, campaign_id: &str, job_id: Option<&str>) -> sql
         }
     };
     let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|r| seen.insert((r.platform.clone(), r.external_id.clone())))
-        .map(Into::into)
-        .collect())
+    Ok(rows.into_iter().filter(|r| seen.insert((r.platform.clone(), r.external_id.clone()))).map(Into::into).collect())
 }

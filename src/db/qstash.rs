@@ -50,13 +50,15 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
     let id = format!("msg_{}", new_id());
     let mut tx = db.begin().await?;
     if let Some(dedup_id) = msg.dedup_id {
-        let claimed = sqlx::query("INSERT INTO qstash_dedup (dedup_id, message_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (dedup_id) DO NOTHING")
-            .bind(dedup_id)
-            .bind(&id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+        let claimed = sqlx::query(
+            "INSERT INTO qstash_dedup (dedup_id, message_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (dedup_id) DO NOTHING",
+        )
+        .bind(dedup_id)
+        .bind(&id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1;
         if !claimed {
             // An expired id may be taken over; a live one means this publish is a duplicate.
@@ -70,10 +72,8 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
                 .rows_affected()
                 == 1;
             if !renewed {
-                let (existing,): (String,) = sqlx::query_as("SELECT message_id FROM qstash_dedup WHERE dedup_id = $1")
-                    .bind(dedup_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                let (existing,): (String,) =
+                    sqlx::query_as("SELECT message_id FROM qstash_dedup WHERE dedup_id = $1").bind(dedup_id).fetch_one(&mut *tx).await?;
                 tx.rollback().await?;
                 return Ok(Published::Deduplicated(existing));
             }

@@ -28,7 +28,12 @@ pub struct StartedJob {
     pub qstash_message_id: String,
 }
 
-pub async fn start_tiktok_search(state: &AppState, campaign_id: &str, keywords: &Keywords, target: TargetResults) -> Result<StartedJob, CreateJobError> {
+pub async fn start_tiktok_search(
+    state: &AppState,
+    campaign_id: &str,
+    keywords: &Keywords,
+    target: TargetResults,
+) -> Result<StartedJob, CreateJobError> {
     let campaign = db::campaigns::find(&state.db, LOCAL_USER, campaign_id).await.context("Failed to load the campaign")?;
     if campaign.is_none() {
         return Err(CreateJobError::CampaignNotFound);
@@ -59,7 +64,13 @@ pub async fn start_tiktok_search(state: &AppState, campaign_id: &str, keywords: 
     let published = match state.qstash.publish_json(&state.urls.webhook(), &message, &options).await {
         Ok(published) => published,
         Err(e) => {
-            let _ = db::jobs::finish(&state.db, &job_id, crate::shared::JobStatus::Error, Some("Scout could not queue this search. Please try again.")).await;
+            let _ = db::jobs::finish(
+                &state.db,
+                &job_id,
+                crate::shared::JobStatus::Error,
+                Some("Scout could not queue this search. Please try again."),
+            )
+            .await;
             return Err(CreateJobError::QueueUnavailable(anyhow::Error::new(e)));
         }
     };

@@ -20,10 +20,16 @@ pub enum StepResult {
     /// Unknown job, finished job, or a step already done: nothing to do.
     Ignored(&'static str),
     /// The step ran and the next one was published.
-    Advanced { results: i64 },
-    Completed { results: i64 },
+    Advanced {
+        results: i64,
+    },
+    Completed {
+        results: i64,
+    },
     /// The provider rate-limited us: the same step is queued again after a pause.
-    Rescheduled { after: Duration },
+    Rescheduled {
+        after: Duration,
+    },
     /// The job ended in `error` or `timeout`.
     Failed(String),
 }
@@ -60,9 +66,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         return Ok(StepResult::Ignored("stale step"));
     }
     if db::now_ms() > job.timeout_at {
-        db::jobs::finish(&state.db, &job.id, JobStatus::Timeout, Some("The search took too long and was stopped."))
-            .await
-            .context("Failed to time out the job")?;
+        super::end_job(state, &job.id, &job.campaign_id, JobStatus::Timeout, "The search took too long and was stopped.").await?;
         return Ok(StepResult::Failed("timeout".into()));
     }
     let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
@@ -122,10 +126,9 @@ async fn fetch_pages(state: &AppState, lanes: &[LaneRow]) -> Result<(Vec<LanePag
     let mut live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
     live.sort_by_key(|l| (l.runs, l.lane));
     live.truncate(MAX_LANES_PER_STEP);
-    let results = futures::future::join_all(
-        live.iter().map(|lane| state.scrapecreators.tiktok_keyword_page(&lane.keyword, lane.cursor.as_deref())),
-    )
-    .await;
+    let results =
+        futures::future::join_all(live.iter().map(|lane| state.scrapecreators.tiktok_keyword_page(&lane.keyword, lane.cursor.as_deref())))
+            .await;
     let mut pages = Vec::new();
     let mut candidates: Vec<Creator> = Vec::new();
     let mut seen = HashSet::new();
@@ -180,7 +183,14 @@ fn worse(current: Option<ProviderError>, new: ProviderError) -> ProviderError {
 }
 
 /// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause).
-async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetched: Fetched, delay: Option<Duration>) -> Result<StepResult, StepError> {
+async fn save(
+    state: &AppState,
+    job: &JobRow,
+    step: i64,
+    lanes: &[LaneRow],
+    fetched: Fetched,
+    delay: Option<Duration>,
+) -> Result<StepResult, StepError> {
     let mut tx = state.db.begin().await.context("Failed to begin the step transaction")?;
     if !db::jobs::claim_step(&mut tx, &job.id, step).await.context("Failed to claim the step")? {
         tx.rollback().await.context("Failed to roll back")?;
@@ -203,10 +213,7 @@ async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetc
             .await
             .context("Failed to save a lane")?;
     }
-    let lanes_left = lanes
-        .iter()
-        .filter(|l| l.exhausted == 0 && !fetched.pages.iter().any(|p| p.lane == l.lane && p.exhausted))
-        .count();
+    let lanes_left = lanes.iter().filter(|l| l.exhausted == 0 && !fetched.pages.iter().any(|p| p.lane == l.lane && p.exhausted)).count();
     let reached = results >= job.target_results;
     let dry = !reached && lanes_left == 0;
     let status = if reached || dry { JobStatus::Completed } else { JobStatus::Processing };
@@ -247,7 +254,13 @@ async fn save(state: &AppState, job: &JobRow, step: i64, lanes: &[LaneRow], fetc
     })
 }
 
-async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, retried: u32, error: ProviderError) -> Result<StepResult, StepError> {
+async fn handle_provider_error(
+    state: &AppState,
+    job: &JobRow,
+    step: i64,
+    retried: u32,
+    error: ProviderError,
+) -> Result<StepResult, StepError> {
     match error {
         ProviderError::RateLimited { retry_after } => {
             let after = retry_after.unwrap_or(state.config.jobs.rate_limit_delay);
@@ -265,7 +278,7 @@ async fn handle_provider_error(state: &AppState, job: &JobRow, step: i64, retrie
         e if e.is_terminal() => {
             tracing::warn!(error = %e, "provider refused; job ends");
             let message = e.user_message();
-            db::jobs::finish(&state.db, &job.id, JobStatus::Error, Some(&message)).await.context("Failed to end the job")?;
+            super::end_job(state, &job.id, &job.campaign_id, JobStatus::Error, &message).await?;
             Ok(StepResult::Failed(message))
         }
         e => {

@@ -69,7 +69,7 @@ pub fn CampaignsPage() -> impl IntoView {
                                     .filter(|c| needle.is_empty() || c.name.to_lowercase().contains(&needle) || c.description.to_lowercase().contains(&needle))
                                     .collect();
                                 if sort.get() == "updated" {
-                                    list.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+                                    list.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
                                 }
                                 if list.is_empty() {
                                     view! { <p class="rounded-xl border border-dashed border-slate-300 p-8 text-center text-sm text-slate-500">"No campaigns yet. Create one to start finding creators."</p> }.into_any()
@@ -95,6 +95,7 @@ fn CampaignCard(campaign: CampaignView) -> impl IntoView {
     let status_class = match campaign.status.as_str() {
         "completed" => "rounded-full bg-emerald-50 px-2 py-0.5 text-xs font-medium text-emerald-700",
         "active" => "rounded-full bg-indigo-50 px-2 py-0.5 text-xs font-medium text-indigo-700",
+        "error" | "timeout" => "rounded-full bg-rose-50 px-2 py-0.5 text-xs font-medium text-rose-700",
         _ => "rounded-full bg-slate-100 px-2 py-0.5 text-xs font-medium text-slate-600",
     };
     view! {

@@ -41,7 +41,12 @@ impl QstashClient {
     }
 
     /// `POST /v2/publish/{destination}` with the destination unencoded, as the official SDKs do.
-    pub async fn publish_json(&self, destination: &str, body: &serde_json::Value, opts: &PublishOptions) -> Result<Published, PublishError> {
+    pub async fn publish_json(
+        &self,
+        destination: &str,
+        body: &serde_json::Value,
+        opts: &PublishOptions,
+    ) -> Result<Published, PublishError> {
         let mut request = self
             .http
             .post(format!("{}/v2/publish/{destination}", self.base_url))

@@ -189,7 +189,14 @@ impl DevServer {
         Ok(())
     }
 
-    async fn finish_failed(&self, msg: &MessageRow, lease: i64, status: Option<u16>, response_body: &[u8], error: &str) -> anyhow::Result<()> {
+    async fn finish_failed(
+        &self,
+        msg: &MessageRow,
+        lease: i64,
+        status: Option<u16>,
+        response_body: &[u8],
+        error: &str,
+    ) -> anyhow::Result<()> {
         tracing::warn!(error, "qstash-dev: delivery failed for good");
         if !db::qstash::mark_failed(&self.0.db, &msg.id, lease, status.map(i64::from), error).await? {
             lost_lease(msg);

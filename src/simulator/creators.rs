@@ -2,8 +2,8 @@
 //! handle always gives the same profile, so jobs are reproducible and restarts comparable.
 
 const FIRST_NAMES: &[&str] = &[
-    "maya", "liam", "zoe", "noah", "ava", "leo", "mia", "kai", "ella", "theo", "ivy", "omar", "luna", "finn", "nora",
-    "jade", "eli", "rosa", "milo", "aria", "sam", "tara", "jon", "lena",
+    "maya", "liam", "zoe", "noah", "ava", "leo", "mia", "kai", "ella", "theo", "ivy", "omar", "luna", "finn", "nora", "jade", "eli",
+    "rosa", "milo", "aria", "sam", "tara", "jon", "lena",
 ];
 const LAST_NAMES: &[&str] = &["Rivera", "Chen", "Okafor", "Novak", "Haddad", "Silva", "Kim", "Moreau", "Singh", "Berg", "Costa", "Ito"];
 const DOMAINS: &[&str] = &["gmail.com", "Gmail.com", "outlook.com", "creatorhub.io", "talent.agency", "studio.co"];
@@ -106,7 +106,7 @@ impl SyntheticCreator {
             uid: format!("{}", 6_000_000_000_000_000_000u64 + h % 1_000_000_000_000_000_000),
             nickname,
             followers,
-            verified: h % 23 == 0,
+            verified: h.is_multiple_of(23),
             bio,
             bio_link,
             aweme_id: String::new(),

@@ -108,9 +108,11 @@ impl Simulator {
             401 => "Invalid API key",
             _ => "Internal Server Error",
         };
-        let mut response =
-            (StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(json!({"success": false, "message": message})))
-                .into_response();
+        let mut response = (
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(json!({"success": false, "message": message})),
+        )
+            .into_response();
         if let Some(secs) = fault.retry_after {
             response.headers_mut().insert("retry-after", HeaderValue::from(secs));
         }
@@ -224,7 +226,7 @@ async fn keyword_search(State(sim): State<Simulator>, headers: HeaderMap, Query(
     let items: Vec<Value> = (start.min(end)..end).map(|i| sim.search_item(&SyntheticCreator::for_result(&query, i))).collect();
     let more = end < total;
     // Real responses send has_more as 0/1 for some queries and as a bool for others.
-    let has_more = if creators::seed(&[&query]) % 2 == 0 { json!(more as u8) } else { json!(more) };
+    let has_more = if creators::seed(&[&query]).is_multiple_of(2) { json!(more as u8) } else { json!(more) };
     let body = json!({
         "success": true,
         "credits_remaining": 1_000_000u64.saturating_sub(sim.0.search_calls.load(Ordering::Relaxed)),

@@ -44,7 +44,11 @@ async fn results_sort_filter_and_paginate(backend: Backend) {
     let with_email = page("hasEmail=true").await;
     assert!(with_email.total > 100 && with_email.total < 1000, "{}", with_email.total);
     assert!(with_email.creators.iter().all(|c| !c.emails.is_empty()));
-    assert!(with_email.creators.iter().flat_map(|c| &c.emails).all(|e| e.contains('@') && e.split('@').nth(1).unwrap() == e.split('@').nth(1).unwrap().to_lowercase()));
+    assert!(with_email
+        .creators
+        .iter()
+        .flat_map(|c| &c.emails)
+        .all(|e| e.contains('@') && e.split('@').nth(1).unwrap() == e.split('@').nth(1).unwrap().to_lowercase()));
 
     // Hostile scraped text is stored as text and neutralised in the CSV.
     let rows = app.csv_rows(&campaign, &job_id).await;

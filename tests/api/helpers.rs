@@ -216,7 +216,13 @@ impl TestApp {
             if job.status.is_terminal() {
                 return job;
             }
-            assert!(Instant::now() < deadline, "job still {:?} at {}/{} after {within:?}", job.status, job.processed_results, job.target_results);
+            assert!(
+                Instant::now() < deadline,
+                "job still {:?} at {}/{} after {within:?}",
+                job.status,
+                job.processed_results,
+                job.target_results
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

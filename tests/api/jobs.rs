@@ -90,6 +90,8 @@ async fn out_of_credits_ends_the_job_with_a_readable_message(backend: Backend) {
     assert!(error.contains("out of credits"), "{error}");
     assert!(!error.contains("402"), "no status codes for marketers: {error}");
     assert_eq!(job.processed_results, 0);
+    let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["status"], "error", "the campaign list shows the failure");
 }
 
 async fn a_rejected_api_key_ends_the_job_with_a_readable_message(backend: Backend) {

@@ -39,7 +39,8 @@ async fn search_requests_are_validated(backend: Backend) {
     )
     .await;
     assert!(message.contains("Campaign"));
-    let response = app.client.post(app.url("/api/scraping/tiktok")).header("content-type", "application/json").body("{").send().await.unwrap();
+    let response =
+        app.client.post(app.url("/api/scraping/tiktok")).header("content-type", "application/json").body("{").send().await.unwrap();
     error_of(response, 400).await;
     let response = app.client.post(app.url("/api/scraping/tiktok")).body("keywords=a").send().await.unwrap();
     assert!(error_of(response, 400).await.contains("JSON"));

@@ -65,11 +65,12 @@ async fn a_forged_delivery_changes_nothing(backend: Backend) {
     app.wait_until(&job_id, LIMIT, |_| true).await;
     let pool = app.db().await;
     let parked = || async {
-        let row: (i64, String, i64, i64) = sqlx::query_as("SELECT step, status, processed_results, retry_count FROM scraping_jobs WHERE id = $1")
-            .bind(&job_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let row: (i64, String, i64, i64) =
+            sqlx::query_as("SELECT step, status, processed_results, retry_count FROM scraping_jobs WHERE id = $1")
+                .bind(&job_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         row
     };
     let deadline = std::time::Instant::now() + LIMIT;
@@ -166,14 +167,7 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
     assert_eq!(message["state"], "pending");
     assert!(message["notBefore"].as_i64().unwrap() > chrono::Utc::now().timestamp_millis() + 3_500_000);
 
-    let bad = app
-        .client
-        .post(app.url("/v2/publish/not-a-url"))
-        .bearer_auth(DEV_QSTASH_TOKEN)
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
+    let bad = app.client.post(app.url("/v2/publish/not-a-url")).bearer_auth(DEV_QSTASH_TOKEN).body("{}").send().await.unwrap();
     assert_eq!(bad.status(), 400);
     // The embedded server is not an open relay: it only delivers to this app.
     let foreign = app
