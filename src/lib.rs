@@ -26,6 +26,8 @@ pub mod providers;
 #[cfg(feature = "ssr")]
 pub mod qstash;
 #[cfg(feature = "ssr")]
+pub mod retry_after;
+#[cfg(feature = "ssr")]
 pub mod simulator;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -40,12 +40,7 @@ impl ScrapeCreatorsClient {
             .await
             .map_err(|e| ProviderError::Unavailable(format!("GET {path}: {e}")))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::retry_after::retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| ProviderError::Unavailable(format!("GET {path}: reading body: {e}")))?;
         classify(status, retry_after, &body).map(|()| body)
     }

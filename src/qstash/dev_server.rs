@@ -135,12 +135,7 @@ impl DevServer {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let non_retryable = response.headers().get("upstash-nonretryable-error").and_then(|v| v.to_str().ok()) == Some("true");
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
+                let retry_after = crate::retry_after::retry_after(response.headers());
                 let response_body = response.bytes().await.unwrap_or_default();
                 if (200..300).contains(&status) {
                     self.finish_delivered(&msg, lease, status, &response_body).await

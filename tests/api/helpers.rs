@@ -251,6 +251,14 @@ impl TestApp {
         assert_eq!(response.status(), 204);
     }
 
+    /// A GET to the simulator, with its API key, as the provider client sends it.
+    pub async fn simulator_get(&self, path_and_query: &str) -> Value {
+        let url = self.url(&format!("/simulator/scrapecreators{path_and_query}"));
+        let response = self.client.get(url).header("x-api-key", scout::config::SIMULATOR_API_KEY).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     pub async fn simulator_stats(&self) -> Value {
         self.get("/simulator/scrapecreators/_stats").await.json().await.unwrap()
     }

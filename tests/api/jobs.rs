@@ -202,16 +202,7 @@ async fn a_profile_that_keeps_failing_does_not_fail_the_job(backend: Backend) {
     let app = spawn_app(backend).await;
     let campaign = app.create_campaign("One bad profile").await;
     // The first creator the search finds has a profile that always fails.
-    let page: serde_json::Value = app
-        .client
-        .get(app.url("/simulator/scrapecreators/v1/tiktok/search/keyword?query=origami"))
-        .header("x-api-key", scout::config::SIMULATOR_API_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.simulator_get("/v1/tiktok/search/keyword?query=origami").await;
     let handle = page["search_item_list"][0]["aweme_info"]["author"]["unique_id"].as_str().unwrap().to_string();
     app.add_fault(json!({"status": 500, "count": 1000, "endpoint": "profile", "target": handle})).await;
     let job_id = app.start_search(&campaign, &["origami"], 1000).await;
