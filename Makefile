@@ -44,9 +44,16 @@ tools:
 # Tailwind and wasm-opt come from npm so cargo-leptos never downloads them; Playwright for end2end.
 # (`npm install --no-save` rather than `npm ci`: npm 11 leaves Tailwind's other-platform binaries out of
 # the lock file and then refuses `npm ci`; this still installs the locked versions.)
-node-deps:
-	@[ -x node_modules/.bin/tailwindcss ] && [ -x node_modules/.bin/wasm-opt ] || npm install --no-audit --no-fund --no-save
-	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+# npm keeps node_modules/.package-lock.json: reinstall only when a lock file is newer than it.
+node-deps: node_modules/.package-lock.json end2end/node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm install --no-audit --no-fund --no-save
+	@touch $@
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
 
 # Playwright cannot download its browser here: Debian's chromium is used instead.
 chromium:
