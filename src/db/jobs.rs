@@ -24,6 +24,8 @@ pub struct JobRow {
     pub note: Option<String>,
     pub retry_count: i64,
     pub timeout_at: i64,
+    /// Until when the job waits on purpose (provider Retry-After, QStash backoff); 0 when it does not.
+    pub resume_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub created_at: i64,
@@ -69,7 +71,7 @@ pub struct LaneRow {
 
 const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    started_at, completed_at, created_at, updated_at";
+    resume_at, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -156,15 +158,20 @@ pub async fn finish(db: &Db, id: &str, status: JobStatus, error: Option<&str>) -
     Ok(done.rows_affected() == 1)
 }
 
-/// Records a retryable failure (shown if retries run out) without changing the job's state; the job
-/// is expected to be retried by `resume_at`, so the stall sweeper waits until then.
-pub async fn record_error(db: &Db, id: &str, error: &str, resume_at: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1, resume_at = $2 WHERE id = $3")
-        .bind(error)
-        .bind(resume_at)
-        .bind(id)
-        .execute(db)
-        .await?;
+/// Records a retryable failure of `step` (shown if retries run out) without changing the job's state;
+/// the step is expected to be retried by `resume_at`, so the stall sweeper waits until then. A stale
+/// delivery (the job moved on, or ended) changes nothing.
+pub async fn record_error(db: &Db, id: &str, step: i64, error: &str, resume_at: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1, resume_at = $2
+         WHERE id = $3 AND step = $4 AND status IN ('pending', 'processing')",
+    )
+    .bind(error)
+    .bind(resume_at)
+    .bind(id)
+    .bind(step)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -244,16 +251,15 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     Ok(())
 }
 
-/// Live jobs with no progress since `before` that are not waiting on purpose: candidates for the
-/// stall sweeper.
-pub async fn stalled(db: &Db, before: i64, now: i64) -> sqlx::Result<Vec<JobRow>> {
+/// Live jobs with no progress since `before` whose planned wait (if any) also ended before then:
+/// candidates for the stall sweeper. A job whose wait just ended gets its scheduled delivery first.
+pub async fn stalled(db: &Db, before: i64) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM scraping_jobs
-         WHERE status IN ('pending', 'processing') AND updated_at < $1 AND resume_at < $2
+         WHERE status IN ('pending', 'processing') AND updated_at < $1 AND resume_at < $1
          ORDER BY updated_at LIMIT 100"
     ))
     .bind(before)
-    .bind(now)
     .fetch_all(db)
     .await
 }

@@ -47,6 +47,9 @@ pub enum StepError {
 /// of keywords: with 10 keywords, lanes take turns.
 pub const MAX_LANES_PER_STEP: usize = 3;
 
+/// Profile lookups that must fail in one step (and be the majority) before the provider counts as down.
+const MIN_FAILURES_FOR_OUTAGE: usize = 3;
+
 /// Runs the step `msg` names. `retried` is QStash's `Upstash-Retried` for this delivery.
 #[tracing::instrument(skip(state), fields(job_id = %msg.job_id, step = msg.step))]
 pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<StepResult, StepError> {
@@ -58,8 +61,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
     }
     if job.step == msg.step + 1 {
         // This step is done; its successor may not have been published if we crashed in between.
-        // Re-publishing is a no-op in QStash when it was (same deduplication id).
-        publish_step(state, &job.id, job.step, None).await?;
+        republish_current(state, &job).await?;
         return Ok(StepResult::Ignored("step already done"));
     }
     if job.step != msg.step {
@@ -70,7 +72,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         return Ok(StepResult::Failed("timeout".into()));
     }
     let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
-    let (mut pages, candidates) = match fetch_pages(state, &lanes).await {
+    let (pages, candidates) = match fetch_pages(state, &lanes).await {
         Ok(fetched) => fetched,
         Err(error) => return handle_provider_error(state, &job, msg.step, retried, error).await,
     };
@@ -81,22 +83,31 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         let (_, error) = enrichment.failures.swap_remove(index);
         return handle_provider_error(state, &job, msg.step, retried, error).await;
     }
-    let rate_limited = enrichment.failures.iter().find_map(|(_, e)| match e {
-        ProviderError::RateLimited { retry_after } => Some(retry_after.unwrap_or(state.config.jobs.rate_limit_delay)),
-        _ => None,
-    });
+    // The longest pause any lookup was asked for (lookups skipped after the first 429 carry none).
+    let rate_limited = enrichment
+        .failures
+        .iter()
+        .filter_map(|(_, e)| match e {
+            ProviderError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        })
+        .reduce(|a, b| a.max(b))
+        .map(|after| after.unwrap_or(state.config.jobs.rate_limit_delay));
     if let Some(after) = rate_limited {
-        // Keep the creators already enriched, leave the cursors where they were, and look at the rest
-        // of these pages again after the pause (the saved creators are skipped then).
-        for (page, lane) in pages.iter_mut().filter_map(|p| lanes.iter().find(|l| l.lane == p.lane).map(|l| (p, l))) {
-            page.next_cursor = lane.cursor.clone();
-            page.exhausted = false;
+        if enrichment.creators.is_empty() {
+            return handle_provider_error(state, &job, msg.step, retried, ProviderError::RateLimited { retry_after: Some(after) }).await;
         }
+        // Keep the creators already enriched and leave the lanes as they were (no pages recorded, so
+        // no cursor moves and no run is counted): after the pause the same pages are looked at again
+        // and the saved creators skipped.
         tracing::info!(after_ms = after.as_millis() as u64, kept = enrichment.creators.len(), "profiles rate limited; partial step saved");
-        return save(state, &job, msg.step, &lanes, Fetched { pages, creators: enrichment.creators }, Some(after)).await;
+        return save(state, &job, msg.step, &lanes, Fetched { pages: Vec::new(), creators: enrichment.creators }, Some(after)).await;
     }
     if !enrichment.failures.is_empty() {
-        if enrichment.failures.len() * 2 > enrichment.lookups {
+        // Most of a real sample failing means the provider is down; one stubborn profile among one or
+        // two lookups (near the target) does not.
+        let failed = enrichment.failures.len();
+        if failed >= MIN_FAILURES_FOR_OUTAGE && failed * 2 > enrichment.lookups {
             // Most lookups fail: the provider is down, so let QStash retry the whole step later.
             let (_, error) = enrichment.failures.swap_remove(0);
             return handle_provider_error(state, &job, msg.step, retried, error).await;
@@ -195,8 +206,12 @@ async fn save(
     if !db::jobs::claim_step(&mut tx, &job.id, step).await.context("Failed to claim the step")? {
         tx.rollback().await.context("Failed to roll back")?;
         // Another delivery did this step; make sure its successor is queued in case that delivery
-        // died before publishing (deduplicated otherwise).
-        publish_step(state, &job.id, step + 1, None).await?;
+        // died before publishing.
+        if let Some(job) = db::jobs::find(&state.db, &job.id).await.context("Failed to reload the job")? {
+            if !job.status().is_terminal() {
+                republish_current(state, &job).await?;
+            }
+        }
         return Ok(StepResult::Ignored("step already done"));
     }
     let mut results = db::creators::count_for_job(&mut tx, &job.id).await.context("Failed to count creators")?;
@@ -284,12 +299,24 @@ async fn handle_provider_error(
         e => {
             tracing::warn!(error = %e, "provider failed; QStash will retry the step");
             // QStash retries after its backoff; the sweeper must not re-publish before then.
-            let scale = if state.config.dev_qstash.enabled { state.config.dev_qstash.backoff_scale } else { 1.0 };
-            let resume_at = db::now_ms() + retry_backoff(retried as i64 + 1, scale).as_millis() as i64;
-            db::jobs::record_error(&state.db, &job.id, &e.user_message(), resume_at).await.context("Failed to record the error")?;
+            // On the last attempt no retry is coming (the failure callback is): nothing to wait for.
+            let resume_at = if retried >= state.config.qstash.retries {
+                0
+            } else {
+                let scale = if state.config.dev_qstash.enabled { state.config.dev_qstash.backoff_scale } else { 1.0 };
+                db::now_ms() + retry_backoff(retried as i64 + 1, scale).as_millis() as i64
+            };
+            db::jobs::record_error(&state.db, &job.id, step, &e.user_message(), resume_at).await.context("Failed to record the error")?;
             Err(StepError::Retryable(e.to_string()))
         }
     }
+}
+
+/// Re-publishes the job's current step (deduplicated if it was published), keeping any planned pause.
+async fn republish_current(state: &AppState, job: &JobRow) -> Result<(), StepError> {
+    let wait = job.resume_at - db::now_ms();
+    let delay = (wait > 0).then(|| Duration::from_millis(wait as u64));
+    publish_step(state, &job.id, job.step, delay).await
 }
 
 /// Publishes `step` of `job_id` with its deduplication id.

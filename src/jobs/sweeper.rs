@@ -22,7 +22,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
     if expired > 0 {
         tracing::warn!(expired, "jobs timed out");
     }
-    let stalled = db::jobs::stalled(&state.db, now - state.config.jobs.stall_after.as_millis() as i64, now).await?;
+    let stalled = db::jobs::stalled(&state.db, now - state.config.jobs.stall_after.as_millis() as i64).await?;
     for job in stalled {
         tracing::warn!(job_id = %job.id, step = job.step, "job stalled; re-publishing its step");
         db::jobs::touch(&state.db, &job.id).await?;

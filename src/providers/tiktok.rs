@@ -6,7 +6,10 @@ use super::{email::extract_emails, scrapecreators::ScrapeCreatorsClient, Creator
 use futures::{stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
 
 pub const PLATFORM: &str = "tiktok";
 
@@ -244,12 +247,17 @@ pub struct Enrichment {
 const PROFILE_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
 
 /// Looks up the profile of every creator without a bio, `concurrency` at a time. A passing 5xx is
-/// retried on the spot; what still fails is reported, not dropped, so the step decides.
+/// retried on the spot; what still fails is reported, not dropped, so the step decides. After a 429
+/// no further lookups are sent (they would only be refused and billed against the limit).
 pub async fn enrich(client: &ScrapeCreatorsClient, creators: Vec<Creator>, concurrency: usize) -> Enrichment {
+    let rate_limited = &AtomicBool::new(false);
     let results: Vec<(Creator, bool, Result<(), ProviderError>)> = stream::iter(creators)
         .map(|mut creator| async move {
             if !creator.bio.is_empty() {
                 return (creator, false, Ok(()));
+            }
+            if rate_limited.load(Ordering::Relaxed) {
+                return (creator, false, Err(ProviderError::RateLimited { retry_after: None }));
             }
             let mut attempt = 0;
             let outcome = loop {
@@ -264,7 +272,12 @@ pub async fn enrich(client: &ScrapeCreatorsClient, creators: Vec<Creator>, concu
                         tokio::time::sleep(PROFILE_RETRY_DELAYS[attempt]).await;
                         attempt += 1;
                     }
-                    Err(e) => break Err(e),
+                    Err(e) => {
+                        if matches!(e, ProviderError::RateLimited { .. }) {
+                            rate_limited.store(true, Ordering::Relaxed);
+                        }
+                        break Err(e);
+                    }
                 }
             };
             (creator, true, outcome)
