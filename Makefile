@@ -10,19 +10,25 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/scout/target
 export CARGO_TERM_COLOR ?= never
 
+# Server-function URLs hash this key instead of the checkout's path, so the server and the wasm always
+# agree even when the shared build cache holds artifacts built in another checkout.
+export SERVER_FN_OVERRIDE_KEY := scout
+
 CARGO_LEPTOS_VERSION := 0.3.11
 # Must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
 WASM_BINDGEN_VERSION := 0.2.129
 # cargo-leptos compiles dev builds with this flag; the tests use it too so they share those artifacts.
 LEPTOS_DEV_RUSTFLAGS := --cfg erase_components
 POSTGRES_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
-SERVER_BIN := $(CARGO_TARGET_DIR)/debug/scout
+# The server binary is copied next to the site it was built with (target/site), so a build cache
+# shared by several checkouts can never pair one checkout's binary with another's wasm.
+SERVER_BIN := target/scout
 
 .PHONY: run test setup tools node-deps chromium postgres build test-unit test-integration test-e2e bench
 
 run: setup build
 	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
-	exec $(SERVER_BIN)
+	exec ./$(SERVER_BIN)
 
 test: setup chromium postgres
 	$(MAKE) --no-print-directory test-unit test-integration build test-e2e
@@ -68,6 +74,7 @@ postgres:
 
 build:
 	cargo leptos build
+	cp "$(CARGO_TARGET_DIR)/debug/scout" $(SERVER_BIN)
 
 test-unit:
 	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo test --no-default-features --features ssr --lib
@@ -78,7 +85,7 @@ test-integration:
 
 test-e2e:
 	rm -rf target/e2e && mkdir -p target/e2e
-	cd end2end && SCOUT_BIN="$(SERVER_BIN)" E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	cd end2end && SCOUT_BIN="$(CURDIR)/$(SERVER_BIN)" E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	  npx playwright test
 
 # Times a 5,000-creator job on the default (realistic) simulator latency; writes BENCHMARKS.md numbers.

@@ -2,7 +2,7 @@ import { defineConfig } from '@playwright/test';
 
 // `make test-e2e` builds the app, picks a free port and points SCOUT_BIN at the server binary.
 const port = process.env.E2E_PORT ?? '3107';
-const bin = process.env.SCOUT_BIN ?? `${process.env.HOME}/.cache/scout/target/debug/scout`;
+const bin = process.env.SCOUT_BIN ?? `${__dirname}/../target/scout`;
 
 export default defineConfig({
   testDir: './tests',

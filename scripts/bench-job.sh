@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-5000}
 keywords=${2:-home workout}
-bin=${SCOUT_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/scout/target}/debug/scout}
+bin=${SCOUT_BIN:-target/scout}
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DATABASE_URL="sqlite:$dir/scout.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site RUST_LOG=scout=warn "$bin" >"$dir/server.log" 2>&1 &
