@@ -20,6 +20,7 @@ crate::on_both_databases!(
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
     a_profile_that_keeps_failing_does_not_fail_the_job,
+    the_stall_sweeper_leaves_a_planned_pause_alone,
 );
 
 async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
@@ -215,4 +216,29 @@ async fn a_profile_that_keeps_failing_does_not_fail_the_job(backend: Backend) {
     let bad = rows.iter().find(|r| r[0] == handle).expect("the creator is kept");
     assert_eq!(&bad[6], "", "kept as the search found it, without a bio");
     assert_eq!(rows.iter().filter(|r| r[6].is_empty()).count(), 1);
+}
+
+async fn the_stall_sweeper_leaves_a_planned_pause_alone(backend: Backend) {
+    // An eager sweeper (1 s) and no deduplication window: any re-publish would show as an extra message.
+    let app = spawn_app_with(backend, &[("SCOUT_STALL_AFTER_SECS", "1"), ("QSTASH_DEV_DEDUP_WINDOW_SECS", "0")]).await;
+    let campaign = app.create_campaign("Patient").await;
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 4, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["bonsai"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+
+    // Step 0 was published twice: at the start, and after the provider's 4 s pause. The sweeper, which
+    // would otherwise have seen a job idle for 4 s, added nothing.
+    let pool = app.db().await;
+    let bodies: Vec<(String, String)> = sqlx::query_as("SELECT destination, body FROM qstash_messages").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    let step_zero = bodies
+        .iter()
+        .filter(|(destination, _)| destination.ends_with("/api/qstash/process-scraping"))
+        .filter_map(|(_, body)| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, body).ok())
+        .filter_map(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .filter(|message| message["jobId"] == job_id.as_str() && message["step"] == 0)
+        .count();
+    assert_eq!(step_zero, 2);
 }
