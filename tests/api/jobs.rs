@@ -51,13 +51,17 @@ async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
 async fn a_job_with_several_keywords_pages_each_lane(backend: Backend) {
     let app = spawn_app(backend).await;
     let campaign = app.create_campaign("Food").await;
-    let job_id = app.start_search(&campaign, &["meal prep", "vegan recipes", "air fryer"], 1000).await;
+    let job_id = app.start_search(&campaign, &["meal prep", "vegan recipes", "air fryer", "sourdough", "ramen"], 1000).await;
     let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
     assert_completed(&job);
     assert_eq!(job.processed_results, 1000);
     let rows = app.csv_rows(&campaign, &job_id).await;
     let keywords: HashSet<&str> = rows.iter().map(|r| &r[9]).collect();
-    assert_eq!(keywords.len(), 3, "creators come from every keyword: {keywords:?}");
+    assert_eq!(keywords.len(), 5, "creators come from every keyword: {keywords:?}");
+    // At most three lanes are paged per step (lanes take turns), which bounds a step's duration.
+    let steps = app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await;
+    assert!(job.processed_runs as i64 <= 3 * steps, "{} pages in {steps} steps", job.processed_runs);
+    assert!(job.processed_runs as i64 > 2 * steps, "lanes are used in parallel: {} pages in {steps} steps", job.processed_runs);
 }
 
 async fn rate_limits_and_server_errors_delay_but_do_not_break_the_job(backend: Backend) {
