@@ -118,10 +118,6 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serves HTTP and runs the background tasks (QStash deliveries, stall sweeper) until the end.
     pub async fn run(self) -> anyhow::Result<()> {
         if let Some(server) = self.dev_qstash {
