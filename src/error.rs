@@ -1,6 +1,7 @@
 //! The API's one error type: each variant decides its HTTP status once, and the body is always
 //! `{"error": "..."}`. Unexpected errors are logged in full and shown to users as a generic sentence.
 
+use crate::usecases::UseCaseError;
 use axum::{
     extract::{rejection::JsonRejection, rejection::QueryRejection, FromRequest, FromRequestParts, Request},
     http::{request::Parts, StatusCode},
@@ -18,12 +19,30 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// The one mapping of use-case outcomes to HTTP.
+impl From<UseCaseError> for ApiError {
+    fn from(e: UseCaseError) -> Self {
+        match e {
+            UseCaseError::Invalid(message) => ApiError::BadRequest(message),
+            UseCaseError::NotFound(message) => ApiError::NotFound(message.to_string()),
+            UseCaseError::Conflict(message) => ApiError::Conflict(message.to_string()),
+            UseCaseError::QueueUnavailable(source) => {
+                tracing::error!(error = ?source, "could not publish a job");
+                ApiError::Unavailable(UseCaseError::QueueUnavailable(source).to_string())
+            }
+            UseCaseError::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -38,6 +57,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

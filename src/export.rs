@@ -2,8 +2,30 @@
 
 use crate::shared::CreatorView;
 
-pub const CSV_HEADER: [&str; 11] =
-    ["handle", "name", "profile_url", "followers", "verified", "emails", "bio", "post_url", "views", "matched_keyword", "platform"];
+/// The first eleven columns are those of the first release (scripts read them by position); newer
+/// ones are appended. `followers` holds each platform's own audience (subscribers on YouTube), named
+/// in `audience`.
+pub const CSV_HEADER: [&str; 19] = [
+    "handle",
+    "name",
+    "profile_url",
+    "followers",
+    "verified",
+    "emails",
+    "bio",
+    "post_url",
+    "views",
+    "matched_keyword",
+    "platform",
+    "audience",
+    "likes",
+    "comments",
+    "shares",
+    "country",
+    "category",
+    "business_email",
+    "avatar_url",
+];
 
 /// UTF-8 with a byte-order mark (so Excel reads accents and emoji), a header row, one row per creator.
 pub fn creators_csv(creators: &[CreatorView]) -> anyhow::Result<Vec<u8>> {
@@ -23,7 +45,15 @@ pub fn creators_csv(creators: &[CreatorView]) -> anyhow::Result<Vec<u8>> {
                 neutralise(&c.post_url),
                 c.views.to_string(),
                 neutralise(&c.matched_keyword),
-                neutralise(&c.platform),
+                c.platform.as_str().to_string(),
+                c.platform.audience_label().to_string(),
+                c.likes.to_string(),
+                c.comments.to_string(),
+                c.shares.to_string(),
+                neutralise(&c.country),
+                neutralise(&c.category),
+                neutralise(&c.business_email),
+                neutralise(&c.avatar_url),
             ])?;
         }
         writer.flush()?;
@@ -57,7 +87,7 @@ mod tests {
     #[test]
     fn csv_has_a_header_and_one_row_per_creator() {
         let creator = CreatorView {
-            platform: "tiktok".into(),
+            platform: crate::shared::Platform::Tiktok,
             external_id: "1".into(),
             handle: "maya".into(),
             name: "=cmd|' /C calc'!A0".into(),
@@ -69,7 +99,13 @@ mod tests {
             profile_url: "https://www.tiktok.com/@maya".into(),
             post_url: String::new(),
             views: 10,
+            likes: 2,
+            comments: 1,
+            shares: 0,
             matched_keyword: "fitness".into(),
+            country: "=1+1".into(),
+            category: String::new(),
+            business_email: String::new(),
         };
         let bytes = creators_csv(&[creator.clone(), creator]).unwrap();
         let text = String::from_utf8(bytes).unwrap();
@@ -81,5 +117,7 @@ mod tests {
         assert_eq!(&rows[0][1], "'=cmd|' /C calc'!A0");
         assert_eq!(&rows[0][5], "a@x.com; b@y.org");
         assert_eq!(&rows[0][6], "Line one,\n\"quoted\" ✨");
+        assert_eq!((&rows[0][10], &rows[0][11]), ("tiktok", "followers"));
+        assert_eq!(&rows[0][15], "'=1+1", "every scraped cell is neutralised");
     }
 }

@@ -16,10 +16,17 @@ fn state() -> Result<crate::startup::AppState, ServerFnError> {
     use_context::<crate::startup::AppState>().ok_or_else(|| ServerFnError::new("Server state is missing."))
 }
 
-/// Turns an API error into what the page shows: user errors as they are, internal ones generic
-/// (and logged by `public_message`'s caller).
+/// The user the page acts for; the same `Owner` the JSON API uses.
 #[cfg(feature = "ssr")]
-fn user_error(e: crate::error::ApiError) -> ServerFnError {
+fn owner() -> crate::usecases::Owner {
+    crate::usecases::Owner::local()
+}
+
+/// Turns a use-case error into what the page shows: user errors as they are, internal ones generic
+/// (and logged here).
+#[cfg(feature = "ssr")]
+fn user_error(e: crate::usecases::UseCaseError) -> ServerFnError {
+    let e = crate::error::ApiError::from(e);
     if let crate::error::ApiError::Unexpected(inner) = &e {
         tracing::error!(error = ?inner, "server function failed");
     }
@@ -33,49 +40,55 @@ pub async fn site_info() -> Result<AppInfo, ServerFnError> {
 
 #[server]
 pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
-    let state = state()?;
-    crate::db::campaigns::list(&state.db, crate::jobs::LOCAL_USER).await.map_err(|e| user_error(e.into()))
+    crate::usecases::campaigns::list(&state()?, &owner()).await.map_err(user_error)
 }
 
 #[server]
 pub async fn create_campaign(name: String, description: String) -> Result<CampaignView, ServerFnError> {
-    use crate::domain::{CampaignName, Description};
-    let state = state()?;
-    let name = CampaignName::parse(&name).map_err(ServerFnError::new)?;
-    let description = Description::parse(Some(&description)).map_err(ServerFnError::new)?;
-    crate::db::campaigns::insert(&state.db, crate::jobs::LOCAL_USER, &name, &description).await.map_err(|e| user_error(e.into()))
+    crate::usecases::campaigns::create(&state()?, &owner(), &name, Some(&description)).await.map_err(user_error)
 }
 
 #[server]
 pub async fn get_campaign(id: String) -> Result<CampaignDetail, ServerFnError> {
-    let state = state()?;
-    crate::api::load_campaign_detail(&state, &id).await.map_err(user_error)
+    crate::usecases::campaigns::detail(&state()?, &owner(), &id).await.map_err(user_error)
 }
 
-/// Starts a TikTok keyword search; `keywords` is the text of the keyword box (comma-separated).
+/// Starts a keyword search on `platform`; `keywords` is the text of the keyword box (comma-separated).
 #[server]
-pub async fn start_search(campaign_id: String, keywords: String, target_results: u32) -> Result<String, ServerFnError> {
-    use crate::{domain::Keywords, jobs::create};
+pub async fn start_search(campaign_id: String, platform: String, keywords: String, target_results: u32) -> Result<String, ServerFnError> {
+    use crate::{
+        domain::Keywords,
+        shared::Platform,
+        usecases::searches::{self, StartRequest},
+    };
     let state = state()?;
-    let target = serde_json::Value::from(target_results);
-    let (keywords, target) = create::parse_request(&Keywords::split_input(&keywords), Some(&target)).map_err(|e| user_error(e.into()))?;
-    let started = create::start_tiktok_search(&state, &campaign_id, &keywords, target).await.map_err(|e| user_error(e.into()))?;
-    Ok(started.job_id)
+    let request = StartRequest {
+        campaign_id: Some(campaign_id),
+        keywords: Some(Keywords::split_input(&keywords)),
+        target_username: None,
+        target_results: Some(target_results.into()),
+    };
+    let platform = Platform::parse(&platform).ok_or_else(|| ServerFnError::new("Pick TikTok, Instagram or YouTube."))?;
+    let search = searches::parse(platform, None, request).map_err(user_error)?;
+    Ok(searches::start(&state, &owner(), search).await.map_err(user_error)?.job_id)
 }
 
 #[server]
 pub async fn job_status(job_id: String) -> Result<JobView, ServerFnError> {
-    let state = state()?;
-    crate::api::load_job_view(&state, &job_id).await.map_err(user_error)
+    crate::usecases::searches::status(&state()?, &owner(), &job_id).await.map_err(user_error)
+}
+
+#[server]
+pub async fn cancel_search(job_id: String) -> Result<JobView, ServerFnError> {
+    crate::usecases::searches::cancel(&state()?, &owner(), &job_id).await.map_err(user_error)
 }
 
 #[server]
 pub async fn list_creators(job_id: String, page: u32, sort: String, has_email: bool) -> Result<CreatorPage, ServerFnError> {
+    use crate::usecases::creators;
     let state = state()?;
-    let page = page.to_string();
-    let has_email = has_email.to_string();
-    let query = crate::api::parse_creator_page_query(Some(&page), Some(&sort), Some(&has_email)).map_err(user_error)?;
-    crate::db::creators::page_for_job(&state.db, &job_id, &query).await.map_err(|e| user_error(e.into()))
+    let query = creators::parse_page_query(Some(&page.to_string()), Some(&sort), Some(&has_email.to_string())).map_err(user_error)?;
+    creators::page(&state, &owner(), &job_id, &query).await.map_err(user_error)
 }
 
 /// The message to show for a failed server function.

@@ -1,16 +1,104 @@
-//! Types and rules shared by the server and the browser bundle: what the API returns, the progress
-//! formula, and the credit estimate shown next to the slider.
+//! Types and rules shared by the server and the browser bundle: what the API returns, the platforms
+//! and kinds of search, the progress formula, and the credit estimate shown next to the slider.
 
 use serde::{Deserialize, Serialize};
 
-pub const MIN_TARGET: u32 = 1_000;
-pub const MAX_TARGET: u32 = 5_000;
-pub const TARGET_STEP: u32 = 500;
 pub const MAX_KEYWORDS: usize = 10;
 pub const MAX_KEYWORD_CHARS: usize = 100;
 pub const CREATORS_PER_PAGE: u32 = 50;
-/// Creators a TikTok keyword page yields on average; sizes the progress formula and credit estimate.
-pub const EXPECTED_PAGE_YIELD: u32 = 20;
+
+/// The social platforms Scout searches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    #[default]
+    Tiktok,
+    Instagram,
+    Youtube,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 3] = [Platform::Tiktok, Platform::Instagram, Platform::Youtube];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Tiktok => "tiktok",
+            Platform::Instagram => "instagram",
+            Platform::Youtube => "youtube",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Platform::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(raw.trim()))
+    }
+
+    /// The name marketers know.
+    pub fn label(self) -> &'static str {
+        match self {
+            Platform::Tiktok => "TikTok",
+            Platform::Instagram => "Instagram",
+            Platform::Youtube => "YouTube",
+        }
+    }
+
+    /// What the platform calls a creator's audience.
+    pub fn audience_label(self) -> &'static str {
+        match self {
+            Platform::Youtube => "subscribers",
+            _ => "followers",
+        }
+    }
+
+    /// New creators one search page yields on average; sizes the progress formula and credit estimate.
+    pub fn expected_page_yield(self) -> u32 {
+        match self {
+            Platform::Tiktok => 20,
+            Platform::Instagram => 12,
+            Platform::Youtube => 15,
+        }
+    }
+}
+
+/// Keywords, or creators similar to one account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchKind {
+    #[default]
+    Keywords,
+    Similar,
+}
+
+/// The slider of a kind of search: how many creators may be asked for, in which steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetRange {
+    pub min: u32,
+    pub max: u32,
+    pub step: u32,
+}
+
+impl SearchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchKind::Keywords => "keywords",
+            SearchKind::Similar => "similar",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "keywords" | "keyword" => Some(SearchKind::Keywords),
+            "similar" => Some(SearchKind::Similar),
+            _ => None,
+        }
+    }
+
+    pub const fn target_range(self) -> TargetRange {
+        match self {
+            SearchKind::Keywords => TargetRange { min: 1_000, max: 5_000, step: 500 },
+            SearchKind::Similar => TargetRange { min: 100, max: 1_000, step: 100 },
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,14 +140,44 @@ impl JobStatus {
     }
 }
 
+/// Why a live run is waiting on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingReason {
+    /// The provider answered 429: the step runs again after its `Retry-After`.
+    ProviderRateLimit,
+    /// The provider failed: QStash retries the step after its backoff.
+    RetryBackoff,
+}
+
+impl WaitingReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitingReason::ProviderRateLimit => "provider_rate_limit",
+            WaitingReason::RetryBackoff => "retry_backoff",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "provider_rate_limit" => Some(WaitingReason::ProviderRateLimit),
+            "retry_backoff" => Some(WaitingReason::RetryBackoff),
+            _ => None,
+        }
+    }
+}
+
 /// A job as the status endpoint and the progress bar see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobView {
     pub id: String,
     pub campaign_id: String,
-    pub platform: String,
+    pub platform: Platform,
+    pub kind: SearchKind,
     pub keywords: Vec<String>,
+    /// The account a similar search starts from.
+    pub target_username: Option<String>,
     pub status: JobStatus,
     pub progress: u32,
     pub processed_runs: u32,
@@ -68,12 +186,26 @@ pub struct JobView {
     pub error: Option<String>,
     /// Why a completed job stopped short of its target, e.g. the source ran dry.
     pub note: Option<String>,
+    /// Provider credits the run has used so far.
+    pub credits_used: u64,
+    /// Seconds left at the pace so far, once a few steps have run.
+    pub eta_seconds: Option<u64>,
+    /// Set while the run waits on purpose, until `waiting_until` (unix ms).
+    pub waiting_reason: Option<WaitingReason>,
+    pub waiting_until: Option<i64>,
     pub created_at: i64,
 }
 
 impl JobView {
     /// The line under the progress bar.
     pub fn status_text(&self) -> String {
+        if let (Some(reason), Some(until), false) = (self.waiting_reason, self.waiting_until, self.status.is_terminal()) {
+            let at = format_clock(until);
+            return match reason {
+                WaitingReason::ProviderRateLimit => format!("Waiting for the provider until {at} (rate limit)…"),
+                WaitingReason::RetryBackoff => format!("The provider is failing; trying again at {at}…"),
+            };
+        }
         match self.status {
             JobStatus::Pending => "Starting search…".to_string(),
             JobStatus::Processing if self.progress == 0 => "Starting search…".to_string(),
@@ -84,7 +216,9 @@ impl JobView {
             },
             JobStatus::Error => self.error.clone().unwrap_or_else(|| "The search failed.".to_string()),
             JobStatus::Timeout => "The search took too long and was stopped.".to_string(),
-            JobStatus::Cancelled => "Cancelled".to_string(),
+            JobStatus::Cancelled => {
+                format!("Cancelled; the {} creators found so far are kept.", format_count(self.processed_results as i64))
+            }
         }
     }
 }
@@ -113,7 +247,7 @@ pub struct CampaignDetail {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatorView {
-    pub platform: String,
+    pub platform: Platform,
     pub external_id: String,
     pub handle: String,
     pub name: String,
@@ -125,7 +259,13 @@ pub struct CreatorView {
     pub profile_url: String,
     pub post_url: String,
     pub views: i64,
+    pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
     pub matched_keyword: String,
+    pub country: String,
+    pub category: String,
+    pub business_email: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -174,8 +314,8 @@ impl CreatorSort {
 }
 
 /// Provider pages a job is expected to need; the `max_runs` of the progress formula.
-pub fn expected_runs(target_results: u32) -> u32 {
-    target_results.div_ceil(EXPECTED_PAGE_YIELD).max(1)
+pub fn expected_runs(platform: Platform, target_results: u32) -> u32 {
+    target_results.div_ceil(platform.expected_page_yield()).max(1)
 }
 
 /// The original design's progress: `min(100, runs/max_runs·30 + results/target·70)`, held at 99 until
@@ -189,10 +329,15 @@ pub fn progress_percent(runs: u32, max_runs: u32, results: u32, target: u32, com
     ((run_part + result_part).floor() as u32).min(99)
 }
 
-/// Provider calls (ScrapeCreators credits) a TikTok keyword search of `target` creators costs: one
-/// search page per ~20 creators plus one profile lookup per creator for the bio and emails.
-pub fn estimate_credits(target: u32) -> u32 {
-    expected_runs(target) + target
+/// Provider calls (ScrapeCreators credits) a search of `target` creators is expected to cost: its
+/// search pages plus the profile lookups the platform needs for bios and emails (TikTok and YouTube
+/// search results carry none; Instagram profile search carries bios inline, its reels do not).
+pub fn estimate_credits(platform: Platform, target: u32) -> u32 {
+    let lookups = match platform {
+        Platform::Tiktok | Platform::Youtube => target,
+        Platform::Instagram => target / 2,
+    };
+    expected_runs(platform, target) + lookups
 }
 
 /// Thousands separators for display: 12345 → "12,345".
@@ -240,8 +385,21 @@ mod tests {
 
     #[test]
     fn credit_estimate_counts_pages_and_profiles() {
-        assert_eq!(estimate_credits(1000), 50 + 1000);
-        assert_eq!(estimate_credits(2500), 125 + 2500);
+        assert_eq!(estimate_credits(Platform::Tiktok, 1000), 50 + 1000);
+        assert_eq!(estimate_credits(Platform::Tiktok, 2500), 125 + 2500);
+        assert!(estimate_credits(Platform::Instagram, 1000) < estimate_credits(Platform::Tiktok, 1000));
+    }
+
+    #[test]
+    fn platforms_and_kinds_parse_their_names() {
+        for platform in Platform::ALL {
+            assert_eq!(Platform::parse(platform.as_str()), Some(platform));
+        }
+        assert_eq!(Platform::parse("YouTube"), Some(Platform::Youtube));
+        assert_eq!(Platform::parse("myspace"), None);
+        assert_eq!(SearchKind::parse("keyword"), Some(SearchKind::Keywords));
+        assert_eq!(SearchKind::Similar.target_range(), TargetRange { min: 100, max: 1_000, step: 100 });
+        assert_eq!(serde_json::to_string(&Platform::Youtube).unwrap(), "\"youtube\"");
     }
 
     #[test]
@@ -258,8 +416,10 @@ mod tests {
         let mut job = JobView {
             id: "j".into(),
             campaign_id: "c".into(),
-            platform: "tiktok".into(),
+            platform: Platform::Tiktok,
+            kind: SearchKind::Keywords,
             keywords: vec!["a".into()],
+            target_username: None,
             status: JobStatus::Pending,
             progress: 0,
             processed_runs: 0,
@@ -267,12 +427,20 @@ mod tests {
             target_results: 1000,
             error: None,
             note: None,
+            credits_used: 0,
+            eta_seconds: None,
+            waiting_reason: None,
+            waiting_until: None,
             created_at: 0,
         };
         assert_eq!(job.status_text(), "Starting search…");
         job.status = JobStatus::Processing;
         job.progress = 42;
         assert_eq!(job.status_text(), "Processing your search… (42%)");
+        job.waiting_reason = Some(WaitingReason::ProviderRateLimit);
+        job.waiting_until = Some(1_795_392_300_000);
+        assert_eq!(job.status_text(), "Waiting for the provider until 00:05 UTC (rate limit)…");
+        job.waiting_reason = None;
         job.status = JobStatus::Completed;
         assert_eq!(job.status_text(), "Completed");
         job.status = JobStatus::Error;
@@ -286,6 +454,20 @@ pub fn safe_url(url: &str) -> Option<&str> {
     let trimmed = url.trim();
     let lower = trimmed.get(..8).unwrap_or(trimmed).to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(trimmed)
+}
+
+/// "14:05 UTC" from unix milliseconds.
+pub fn format_clock(ms: i64) -> String {
+    format_timestamp(ms).split_once(' ').map(|(_, clock)| clock.to_string()).unwrap_or_default()
+}
+
+/// "about 3 min", "under a minute", "about 2 h 10 min" for an ETA.
+pub fn format_duration(secs: u64) -> String {
+    match secs {
+        0..=59 => "under a minute".to_string(),
+        60..=3599 => format!("about {} min", secs.div_ceil(60)),
+        _ => format!("about {} h {} min", secs / 3600, (secs % 3600) / 60),
+    }
 }
 
 /// "2026-11-23 14:05 UTC" from unix milliseconds; the same on server and browser (no clock, no locale).
@@ -316,6 +498,13 @@ mod display_tests {
         assert_eq!(safe_url("HTTP://x.com"), Some("HTTP://x.com"));
         assert_eq!(safe_url("javascript:alert(1)"), None);
         assert_eq!(safe_url(""), None);
+    }
+
+    #[test]
+    fn durations_read_like_speech() {
+        assert_eq!(format_duration(20), "under a minute");
+        assert_eq!(format_duration(61), "about 2 min");
+        assert_eq!(format_duration(7800), "about 2 h 10 min");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     db::{self, Db},
     jobs,
-    providers::scrapecreators::ScrapeCreatorsClient,
+    providers::{scrapecreators::ScrapeCreatorsClient, Providers},
     qstash::{client::QstashClient, dev_server::DevServer, receiver::Receiver},
     simulator::{self, Simulator},
 };
@@ -45,7 +45,7 @@ pub struct AppState {
     pub urls: Arc<Urls>,
     pub qstash: QstashClient,
     pub receiver: Receiver,
-    pub scrapecreators: ScrapeCreatorsClient,
+    pub providers: Providers,
 }
 
 impl AppState {
@@ -80,7 +80,7 @@ impl Application {
             leptos_options,
             receiver: Receiver::new(&config.qstash.current_signing_key, &config.qstash.next_signing_key),
             qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
-            scrapecreators: ScrapeCreatorsClient::new(http, &provider_url, &config.scrapecreators.api_key),
+            providers: Providers::new(ScrapeCreatorsClient::new(http, &provider_url, &config.scrapecreators.api_key)),
             db: db.clone(),
             urls: Arc::new(urls),
             config: Arc::new(config),

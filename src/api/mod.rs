@@ -1,5 +1,5 @@
 //! Plain axum routes: the JSON API, the QStash webhooks, CSV export and health. One file per
-//! resource; each exposes `router()`.
+//! resource; each exposes `router()`. Handlers only translate HTTP to `usecases` and back.
 
 mod campaigns;
 mod creators;
@@ -7,12 +7,9 @@ mod health;
 mod scraping;
 mod webhooks;
 
-pub use campaigns::load_detail as load_campaign_detail;
-pub use creators::parse_page_query as parse_creator_page_query;
-pub use scraping::job_view as load_job_view;
-
-use crate::startup::AppState;
-use axum::Router;
+use crate::{startup::AppState, usecases::Owner};
+use axum::{extract::FromRequestParts, http::request::Parts, Router};
+use std::convert::Infallible;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,4 +18,13 @@ pub fn router() -> Router<AppState> {
         .merge(creators::router())
         .merge(webhooks::router())
         .merge(health::router())
+}
+
+/// The user a request acts for. Until accounts exist, always the built-in local user.
+impl<S: Send + Sync> FromRequestParts<S> for Owner {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Owner::local())
+    }
 }

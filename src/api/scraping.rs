@@ -1,48 +1,66 @@
-//! `POST /api/scraping/tiktok` starts a keyword search; `GET` reports its progress.
+//! `POST /api/scraping/{platform}` starts a search (keywords, or `targetUsername` for a similar
+//! search; `{platform}-similar` is the original system's alias for the latter); `GET` reports a
+//! run's progress, as does `GET /api/jobs/{id}/progress`.
 
 use crate::{
-    db,
     error::{ApiError, ApiJson, ApiQuery},
-    jobs::create::{parse_request, start_tiktok_search, CreateJobError},
-    shared::JobView,
+    shared::{JobView, Platform, SearchKind},
     startup::AppState,
+    usecases::{
+        searches::{self, StartRequest},
+        Owner,
+    },
 };
-use axum::{extract::State, routing::get, Json, Router};
+use axum::{
+    extract::{Path, State},
+    routing::{get, post},
+    Json, Router,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/scraping/tiktok", get(status).post(start)).route("/api/jobs/{id}/progress", get(progress))
+    Router::new()
+        .route("/api/scraping/{platform}", get(status).post(start))
+        .route("/api/jobs/{id}/progress", get(progress))
+        .route("/api/jobs/{id}/cancel", post(cancel))
 }
 
-impl From<CreateJobError> for ApiError {
-    fn from(e: CreateJobError) -> Self {
-        match e {
-            CreateJobError::Invalid(message) => ApiError::BadRequest(message),
-            CreateJobError::CampaignNotFound => ApiError::NotFound("Campaign not found.".into()),
-            CreateJobError::QueueUnavailable(source) => {
-                tracing::error!(error = ?source, "could not publish a job");
-                ApiError::Unavailable("The job queue is unavailable right now. Please try again in a minute.".into())
-            }
-            CreateJobError::Unexpected(e) => ApiError::Unexpected(e),
-        }
-    }
+/// `tiktok`, `instagram`, `youtube`, each optionally with `-similar`.
+fn route_platform(raw: &str) -> Result<(Platform, Option<SearchKind>), ApiError> {
+    let (name, kind) = match raw.strip_suffix("-similar") {
+        Some(name) => (name, Some(SearchKind::Similar)),
+        None => (raw, None),
+    };
+    let platform = Platform::parse(name)
+        .ok_or_else(|| ApiError::NotFound(format!("Unknown platform \"{name}\": use tiktok, instagram or youtube.")))?;
+    Ok((platform, kind))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct StartSearch {
+struct StartBody {
     campaign_id: Option<String>,
-    #[serde(default)]
-    keywords: Vec<String>,
+    keywords: Option<Vec<String>>,
+    target_username: Option<String>,
     target_results: Option<Value>,
 }
 
-async fn start(State(state): State<AppState>, ApiJson(body): ApiJson<StartSearch>) -> Result<Json<Value>, ApiError> {
-    let campaign_id =
-        body.campaign_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("campaignId is required.".into()))?;
-    let (keywords, target) = parse_request(&body.keywords, body.target_results.as_ref())?;
-    let started = start_tiktok_search(&state, &campaign_id, &keywords, target).await?;
+async fn start(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(platform): Path<String>,
+    ApiJson(body): ApiJson<StartBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (platform, kind) = route_platform(&platform)?;
+    let request = StartRequest {
+        campaign_id: body.campaign_id,
+        keywords: body.keywords,
+        target_username: body.target_username,
+        target_results: body.target_results,
+    };
+    let search = searches::parse(platform, kind, request)?;
+    let started = searches::start(&state, &owner, search).await?;
     Ok(Json(json!({
         "message": "Search started",
         "jobId": started.job_id,
@@ -56,15 +74,21 @@ struct StatusQuery {
     job_id: Option<String>,
 }
 
-async fn status(State(state): State<AppState>, ApiQuery(q): ApiQuery<StatusQuery>) -> Result<Json<JobView>, ApiError> {
+async fn status(
+    State(state): State<AppState>,
+    owner: Owner,
+    Path(platform): Path<String>,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> Result<Json<JobView>, ApiError> {
+    route_platform(&platform)?;
     let job_id = q.job_id.filter(|j| !j.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("jobId is required.".into()))?;
-    job_view(&state, &job_id).await.map(Json)
+    Ok(Json(searches::status(&state, &owner, &job_id).await?))
 }
 
-async fn progress(State(state): State<AppState>, axum::extract::Path(id): axum::extract::Path<String>) -> Result<Json<JobView>, ApiError> {
-    job_view(&state, &id).await.map(Json)
+async fn cancel(State(state): State<AppState>, owner: Owner, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(searches::cancel(&state, &owner, &id).await?))
 }
 
-pub async fn job_view(state: &AppState, job_id: &str) -> Result<JobView, ApiError> {
-    Ok(db::jobs::find(&state.db, job_id).await?.ok_or_else(|| ApiError::NotFound("Job not found.".into()))?.view())
+async fn progress(State(state): State<AppState>, owner: Owner, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    Ok(Json(searches::status(&state, &owner, &id).await?))
 }

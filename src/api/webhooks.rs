@@ -5,11 +5,10 @@ use crate::{
     db,
     error::ApiError,
     jobs::{
-        self,
+        lifecycle,
         step::{self, StepError, StepResult},
         StepMessage,
     },
-    shared::JobStatus,
     startup::AppState,
 };
 use axum::{
@@ -50,7 +49,7 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
         Ok(result) => Ok(Json(describe(&result)).into_response()),
         Err(StepError::Retryable(reason)) => {
             // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.
-            tracing::warn!(job_id = %message.job_id, step = message.step, reason, "step failed; QStash will retry");
+            tracing::warn!(job_id = %message.job_id, step = ?message.step, reason, "step failed; QStash will retry");
             Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "The provider is failing; the step will be retried." })))
                 .into_response())
         }
@@ -90,12 +89,12 @@ async fn failed(State(state): State<AppState>, headers: HeaderMap, body: Body) -
     let Some(job) = job else {
         return Ok(Json(json!({ "status": "ignored", "reason": "unknown job" })));
     };
-    if job.step != source.step {
+    if source.step.is_some_and(|step| step != job.step) {
         // A late failure of a step the job already got past (e.g. a sweeper re-publish succeeded).
         return Ok(Json(json!({ "status": "ignored", "reason": "stale step" })));
     }
     let message = job.last_error.clone().unwrap_or_else(|| "The search kept failing and was stopped. Please try again later.".to_string());
-    let ended = jobs::end_job(&state, &job.id, &job.campaign_id, JobStatus::Error, &message).await?;
+    let ended = lifecycle::fail(&state.db, &job.id, &job.campaign_id, &message).await?;
     tracing::warn!(job_id = %job.id, status = ?callback.status, ended, "retries exhausted");
     Ok(Json(json!({ "status": if ended { "failed" } else { "ignored" } })))
 }

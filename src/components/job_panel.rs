@@ -1,6 +1,6 @@
 use crate::{
     components::{progress_bar::ProgressBar, results_table::ResultsTable},
-    server_fns::{error_text, job_status},
+    server_fns::{error_text, job_status, CancelSearch},
     shared::JobStatus,
 };
 use leptos::prelude::*;
@@ -13,6 +13,13 @@ const POLL_EVERY: Duration = Duration::from_secs(3);
 #[component]
 pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: Callback<()>) -> impl IntoView {
     let tick = RwSignal::new(0u32);
+    let cancel = ServerAction::<CancelSearch>::new();
+    // A cancel answered: poll at once so the bar shows the run's end.
+    Effect::new(move |_| {
+        if cancel.value().get().is_some() {
+            tick.update(|t| *t += 1);
+        }
+    });
     let status = Resource::new(move || tick.get(), {
         let job_id = job_id.clone();
         move |_| job_status(job_id.clone())
@@ -42,7 +49,27 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
                 <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading run…"</p> }>
                     {move || Suspend::new(async move {
                         match status.await {
-                            Ok(job) => view! { <ProgressBar job/> }.into_any(),
+                            Ok(job) => {
+                                let live = !job.status.is_terminal();
+                                let id = job.id.clone();
+                                view! {
+                                    <ProgressBar job/>
+                                    {live.then(|| view! {
+                                        <div class="mt-3 flex justify-end">
+                                            <button type="button" data-testid="cancel-search"
+                                                class="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-700 hover:bg-slate-50 disabled:opacity-60"
+                                                disabled=move || cancel.pending().get()
+                                                on:click=move |_| { cancel.dispatch(CancelSearch { job_id: id.clone() }); }>
+                                                {move || if cancel.pending().get() { "Cancelling…" } else { "Cancel search" }}
+                                            </button>
+                                        </div>
+                                    })}
+                                    {move || match cancel.value().get() {
+                                        Some(Err(e)) => Some(view! { <p role="alert" class="mt-2 text-sm text-rose-700">{error_text(&e)}</p> }),
+                                        _ => None,
+                                    }}
+                                }.into_any()
+                            }
                             Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{error_text(&e)}</p> }.into_any(),
                         }
                     })}
@@ -53,8 +80,8 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
                     let job_id = job_id.clone();
                     let campaign_id = campaign_id.clone();
                     Suspend::new(async move {
-                        let completed = matches!(status.await, Ok(job) if job.status == JobStatus::Completed || job.processed_results > 0 && job.status.is_terminal());
-                        completed.then(|| view! { <ResultsTable job_id campaign_id/> })
+                        let job = status.await.ok().filter(|job| job.status == JobStatus::Completed || job.processed_results > 0 && job.status.is_terminal());
+                        job.map(|job| view! { <ResultsTable job_id campaign_id platform=job.platform/> })
                     })
                 }}
             </Transition>

@@ -1,4 +1,4 @@
-use crate::shared::{format_count, JobStatus, JobView};
+use crate::shared::{format_count, format_duration, JobStatus, JobView};
 use leptos::prelude::*;
 
 /// The bar and its status line for one job.
@@ -19,7 +19,7 @@ pub fn ProgressBar(job: JobView) -> impl IntoView {
         <div data-testid="progress" data-status=job.status.as_str() data-progress=job.progress.to_string() class="space-y-2">
             <div class="flex items-baseline justify-between gap-4">
                 <p data-testid="progress-text" class=text_class>{job.status_text()}</p>
-                <p class="text-xs tabular-nums text-slate-500">
+                <p class="text-xs tabular-nums text-slate-500" data-testid="progress-count">
                     {format!("{} of {} creators", format_count(job.processed_results as i64), format_count(job.target_results as i64))}
                 </p>
             </div>
@@ -32,6 +32,11 @@ pub fn ProgressBar(job: JobView) -> impl IntoView {
             >
                 <div class=fill style=width></div>
             </div>
+            <p class="flex flex-wrap gap-x-4 text-xs text-slate-500">
+                <span>{job.platform.label()}</span>
+                <span data-testid="credits-used">{format!("{} credits used", format_count(job.credits_used as i64))}</span>
+                {job.eta_seconds.map(|secs| view! { <span data-testid="eta">{format!("{} left", format_duration(secs))}</span> })}
+            </p>
         </div>
     }
 }

@@ -1,12 +1,17 @@
 use crate::{
     server_fns::{error_text, list_creators},
-    shared::{format_count, safe_url, CreatorSort, CreatorView},
+    shared::{format_count, safe_url, CreatorSort, CreatorView, Platform},
 };
 use leptos::prelude::*;
 
 /// A job's creators: sortable by followers and views, "has email" filter, 50 per page, CSV export.
 #[component]
-pub fn ResultsTable(job_id: String, campaign_id: String) -> impl IntoView {
+pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> impl IntoView {
+    // "Followers", or "Subscribers" on YouTube.
+    let audience = {
+        let label = platform.audience_label();
+        format!("{}{}", label[..1].to_uppercase(), &label[1..])
+    };
     let export_href = format!("/api/campaigns/{campaign_id}/export.csv?jobId={job_id}");
     let page = RwSignal::new(1u32);
     let sort = RwSignal::new(CreatorSort::FollowersDesc);
@@ -78,7 +83,7 @@ pub fn ResultsTable(job_id: String, campaign_id: String) -> impl IntoView {
                             <th class="px-3 py-2 text-right">
                                 <button type="button" data-testid="sort-followers" class="uppercase hover:text-slate-900"
                                     on:click=toggle(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)>
-                                    "Followers" {arrow(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)}
+                                    {audience} {arrow(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)}
                                 </button>
                             </th>
                             <th class="px-3 py-2">"Bio"</th>

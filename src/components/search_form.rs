@@ -1,8 +1,13 @@
 use crate::{
     domain::Keywords,
     server_fns::{error_text, StartSearch},
-    shared::{estimate_credits, format_count, MAX_KEYWORDS, MAX_TARGET, MIN_TARGET, TARGET_STEP},
+    shared::{estimate_credits, format_count, Platform, SearchKind, MAX_KEYWORDS},
 };
+
+const RANGE: crate::shared::TargetRange = SearchKind::Keywords.target_range();
+const MIN_TARGET: u32 = RANGE.min;
+const MAX_TARGET: u32 = RANGE.max;
+const TARGET_STEP: u32 = RANGE.step;
 use leptos::prelude::*;
 
 /// Keywords, the target slider with its credit estimate, and the start button. The slider carries a
@@ -10,6 +15,7 @@ use leptos::prelude::*;
 /// before hydration.
 #[component]
 pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String>) -> impl IntoView {
+    let platform = RwSignal::new(Platform::Tiktok);
     let keywords = RwSignal::new(String::new());
     let target = RwSignal::new(MIN_TARGET);
     let start = ServerAction::<StartSearch>::new();
@@ -31,6 +37,7 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                 local_error.set(None);
                 start.dispatch(StartSearch {
                     campaign_id: campaign_id.clone(),
+                    platform: platform.get_untracked().as_str().to_string(),
                     keywords: keywords.get_untracked(),
                     target_results: target.get_untracked(),
                 });
@@ -46,10 +53,28 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
 
     view! {
         <form on:submit=submit class="space-y-5 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid="search-form">
-            <div class="flex items-center justify-between">
-                <h2 class="text-base font-semibold text-slate-900">"New search"</h2>
-                <span class="rounded-full bg-slate-100 px-2.5 py-0.5 text-xs font-medium text-slate-700">"TikTok · keywords"</span>
-            </div>
+            <h2 class="text-base font-semibold text-slate-900">"New search"</h2>
+            <fieldset class="space-y-2">
+                <legend class="text-sm font-medium text-slate-700">"Platform"</legend>
+                <div class="grid grid-cols-3 gap-2" data-testid="platforms">
+                    {Platform::ALL.into_iter().map(|p| {
+                        view! {
+                            <label
+                                class="flex cursor-pointer items-center justify-center rounded-lg border px-2 py-2 text-sm font-medium transition has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-indigo-300"
+                                class=("border-indigo-500", move || platform.get() == p)
+                                class=("bg-indigo-50", move || platform.get() == p)
+                                class=("text-indigo-800", move || platform.get() == p)
+                                class=("border-slate-300", move || platform.get() != p)
+                                class=("text-slate-700", move || platform.get() != p)>
+                                <input type="radio" name="platform" value=p.as_str() class="sr-only"
+                                    prop:checked=move || platform.get() == p
+                                    on:change=move |_| platform.set(p)/>
+                                {p.label()}
+                            </label>
+                        }
+                    }).collect_view()}
+                </div>
+            </fieldset>
             <div class="space-y-2">
                 <label for="keywords" class="block text-sm font-medium text-slate-700">"Keywords"</label>
                 <input
@@ -98,7 +123,7 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                 <div class="flex justify-between text-xs text-slate-500">
                     <span>{format_count(MIN_TARGET as i64)}</span>
                     <span data-testid="credit-estimate">
-                        {move || format!("≈ {} provider calls (credits)", format_count(estimate_credits(target.get()) as i64))}
+                        {move || format!("≈ {} provider calls (credits)", format_count(estimate_credits(platform.get(), target.get()) as i64))}
                     </span>
                     <span>{format_count(MAX_TARGET as i64)}</span>
                 </div>

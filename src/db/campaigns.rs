@@ -1,6 +1,7 @@
 use super::{new_id, now_ms, Db};
 use crate::domain::{CampaignName, Description};
 use crate::shared::CampaignView;
+use sqlx::AnyConnection;
 
 #[derive(sqlx::FromRow)]
 struct CampaignRow {
@@ -73,7 +74,20 @@ pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<CampaignView>> {
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn touch(db: &Db, id: &str, status: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE campaigns SET status = $1, updated_at = $2 WHERE id = $3").bind(status).bind(now_ms()).bind(id).execute(db).await?;
+/// Derives a campaign's status from its runs: `active` while any runs, otherwise the status of the
+/// run that ended last (`draft` before the first). Called by `jobs::lifecycle` whenever a run starts
+/// or ends, in the same transaction, so the campaign list never disagrees with its runs.
+pub async fn refresh_status(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE campaigns SET updated_at = $2, status = COALESCE(
+            (SELECT CAST('active' AS TEXT) FROM scraping_jobs WHERE campaign_id = $1 AND status IN ('pending', 'processing') LIMIT 1),
+            (SELECT status FROM scraping_jobs WHERE campaign_id = $1 ORDER BY COALESCE(completed_at, updated_at) DESC, id LIMIT 1),
+            CAST('draft' AS TEXT))
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

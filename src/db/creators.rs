@@ -2,7 +2,7 @@
 
 use super::{new_id, now_ms, Db};
 use crate::providers::Creator;
-use crate::shared::{CreatorPage, CreatorSort, CreatorView, CREATORS_PER_PAGE};
+use crate::shared::{CreatorPage, CreatorSort, CreatorView, Platform, CREATORS_PER_PAGE};
 use sqlx::AnyConnection;
 
 #[derive(sqlx::FromRow)]
@@ -19,13 +19,19 @@ struct CreatorRow {
     profile_url: String,
     post_url: String,
     views: i64,
+    likes: i64,
+    comments: i64,
+    shares: i64,
     matched_keyword: String,
+    country: String,
+    category: String,
+    business_email: String,
 }
 
 impl From<CreatorRow> for CreatorView {
     fn from(r: CreatorRow) -> Self {
         CreatorView {
-            platform: r.platform,
+            platform: Platform::parse(&r.platform).unwrap_or_default(),
             external_id: r.external_id,
             handle: r.handle,
             name: r.name,
@@ -37,26 +43,34 @@ impl From<CreatorRow> for CreatorView {
             profile_url: r.profile_url,
             post_url: r.post_url,
             views: r.views,
+            likes: r.likes,
+            comments: r.comments,
+            shares: r.shares,
             matched_keyword: r.matched_keyword,
+            country: r.country,
+            category: r.category,
+            business_email: r.business_email,
         }
     }
 }
 
-const COLUMNS: &str =
-    "platform, external_id, handle, name, followers, bio, emails, avatar_url, verified, profile_url, post_url, views, matched_keyword";
+const COLUMNS: &str = "platform, external_id, handle, name, followers, bio, emails, avatar_url, verified, profile_url, post_url, views, \
+    likes, comments, shares, matched_keyword, country, category, business_email";
 
 /// Inserts unless this job already has the creator; returns whether a row was added.
 pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, position: i64, c: &Creator) -> sqlx::Result<bool> {
     let done = sqlx::query(
         "INSERT INTO creators (id, job_id, campaign_id, platform, external_id, position, handle, name, followers, bio, emails,
-            avatar_url, verified, profile_url, post_url, views, likes, hashtags, matched_keyword, raw, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+            avatar_url, verified, profile_url, post_url, views, likes, hashtags, matched_keyword, raw, created_at,
+            comments, shares, country, category, business_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+            $22, $23, $24, $25, $26)
          ON CONFLICT (job_id, platform, external_id) DO NOTHING",
     )
     .bind(new_id())
     .bind(job_id)
     .bind(campaign_id)
-    .bind(&c.platform)
+    .bind(c.platform.as_str())
     .bind(&c.external_id)
     .bind(position)
     .bind(&c.handle)
@@ -74,6 +88,11 @@ pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, p
     .bind(&c.matched_keyword)
     .bind(c.raw.to_string())
     .bind(now_ms())
+    .bind(c.comments)
+    .bind(c.shares)
+    .bind(&c.country)
+    .bind(&c.category)
+    .bind(&c.business_email)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -85,14 +104,14 @@ pub async fn count_for_job(conn: &mut AnyConnection, job_id: &str) -> sqlx::Resu
 }
 
 /// Which of `external_ids` this job already saved (so their profiles are not fetched again).
-pub async fn known_ids(db: &Db, job_id: &str, platform: &str, external_ids: &[String]) -> sqlx::Result<Vec<String>> {
+pub async fn known_ids(db: &Db, job_id: &str, platform: Platform, external_ids: &[String]) -> sqlx::Result<Vec<String>> {
     if external_ids.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (0..external_ids.len()).map(|i| format!("${}", i + 3)).collect();
     let sql =
         format!("SELECT external_id FROM creators WHERE job_id = $1 AND platform = $2 AND external_id IN ({})", placeholders.join(", "));
-    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(job_id).bind(platform);
+    let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(job_id).bind(platform.as_str());
     for id in external_ids {
         query = query.bind(id);
     }

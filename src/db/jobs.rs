@@ -2,7 +2,7 @@
 //! a webhook delivery drives it) so duplicate or late deliveries change nothing.
 
 use super::{now_ms, Db};
-use crate::shared::{JobStatus, JobView};
+use crate::shared::{JobStatus, JobView, Platform, SearchKind, WaitingReason};
 use sqlx::AnyConnection;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -13,6 +13,7 @@ pub struct JobRow {
     pub platform: String,
     pub search_type: String,
     pub keywords: String,
+    pub target_username: Option<String>,
     pub target_results: i64,
     pub status: String,
     pub step: i64,
@@ -26,6 +27,10 @@ pub struct JobRow {
     pub timeout_at: i64,
     /// Until when the job waits on purpose (provider Retry-After, QStash backoff); 0 when it does not.
     pub resume_at: i64,
+    /// Why the job waits until `resume_at` (`WaitingReason`), when it does.
+    pub waiting_reason: Option<String>,
+    /// What the run has cost so far.
+    pub credits_used: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub created_at: i64,
@@ -37,16 +42,45 @@ impl JobRow {
         JobStatus::parse(&self.status).unwrap_or(JobStatus::Error)
     }
 
+    /// Seconds left at the pace so far; only once a few pages have been read, so it is not a guess.
+    fn eta_seconds(&self, now: i64) -> Option<u64> {
+        let started = self.started_at?;
+        let (done, target) = (self.processed_results, self.target_results);
+        if self.processed_runs < 3 || done <= 0 || done >= target || now <= started {
+            return None;
+        }
+        let per_creator_ms = (now - started) as f64 / done as f64;
+        Some(((target - done) as f64 * per_creator_ms / 1000.0).ceil() as u64)
+    }
+
+    pub fn platform(&self) -> Platform {
+        Platform::parse(&self.platform).unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> SearchKind {
+        SearchKind::parse(&self.search_type).unwrap_or_default()
+    }
+
     pub fn keyword_list(&self) -> Vec<String> {
         serde_json::from_str(&self.keywords).unwrap_or_default()
     }
 
+    /// What the status endpoint shows, as of now.
     pub fn view(&self) -> JobView {
+        let now = now_ms();
+        let live = !self.status().is_terminal();
+        let waiting = live && self.resume_at > now;
         JobView {
+            credits_used: self.credits_used.max(0) as u64,
+            eta_seconds: live.then(|| self.eta_seconds(now)).flatten(),
+            waiting_reason: self.waiting_reason.as_deref().and_then(WaitingReason::parse).filter(|_| waiting),
+            waiting_until: waiting.then_some(self.resume_at),
             id: self.id.clone(),
             campaign_id: self.campaign_id.clone(),
-            platform: self.platform.clone(),
+            platform: self.platform(),
+            kind: self.kind(),
             keywords: self.keyword_list(),
+            target_username: self.target_username.clone(),
             status: self.status(),
             progress: self.progress.clamp(0, 100) as u32,
             processed_runs: self.processed_runs.max(0) as u32,
@@ -64,57 +98,77 @@ pub struct LaneRow {
     pub job_id: String,
     pub lane: i64,
     pub keyword: String,
+    /// Which of the platform's search sources this lane pages ('' when it has one).
+    pub source: String,
     pub cursor: Option<String>,
     pub runs: i64,
     pub exhausted: i64,
 }
 
-const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_results, status, step, \
+const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    resume_at, started_at, completed_at, created_at, updated_at";
+    resume_at, waiting_reason, credits_used, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
     pub campaign_id: &'a str,
-    pub platform: &'a str,
+    pub platform: Platform,
+    pub kind: SearchKind,
+    /// One lane per keyword and source.
     pub keywords: &'a [String],
+    pub sources: &'a [&'a str],
+    pub target_username: Option<&'a str>,
     pub target_results: u32,
     pub timeout_at: i64,
 }
 
-/// Inserts a `pending` job and one lane per keyword.
-pub async fn insert(db: &Db, job: NewJob<'_>) -> sqlx::Result<()> {
+/// Inserts a `pending` job and one lane per keyword and source.
+pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<()> {
     let now = now_ms();
-    let mut tx = db.begin().await?;
     sqlx::query(
-        "INSERT INTO scraping_jobs (id, user_id, campaign_id, platform, search_type, keywords, target_results, status,
-            timeout_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'keyword', $5, $6, 'pending', $7, $8, $8)",
+        "INSERT INTO scraping_jobs (id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results,
+            status, timeout_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10)",
     )
     .bind(job.id)
     .bind(job.user_id)
     .bind(job.campaign_id)
-    .bind(job.platform)
+    .bind(job.platform.as_str())
+    .bind(job.kind.as_str())
     .bind(serde_json::to_string(job.keywords).unwrap_or_default())
+    .bind(job.target_username)
     .bind(job.target_results as i64)
     .bind(job.timeout_at)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    for (lane, keyword) in job.keywords.iter().enumerate() {
-        sqlx::query("INSERT INTO job_lanes (job_id, lane, keyword, cursor, runs, exhausted) VALUES ($1, $2, $3, NULL, 0, 0)")
+    let lanes: Vec<(String, String)> =
+        job.keywords.iter().flat_map(|keyword| job.sources.iter().map(|source| (keyword.clone(), source.to_string()))).collect();
+    for (lane, (keyword, source)) in lanes.into_iter().enumerate() {
+        sqlx::query("INSERT INTO job_lanes (job_id, lane, keyword, source, cursor, runs, exhausted) VALUES ($1, $2, $3, $4, NULL, 0, 0)")
             .bind(job.id)
             .bind(lane as i64)
             .bind(keyword)
-            .execute(&mut *tx)
+            .bind(source)
+            .execute(&mut *conn)
             .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
+/// Any job, for the job engine (QStash deliveries carry no user).
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<JobRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE id = $1")).bind(id).fetch_optional(db).await
+}
+
+/// A job of `user_id`; another user's job is as good as missing.
+pub async fn find_owned(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<JobRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE id = $1 AND user_id = $2"))
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Newest first.
@@ -126,7 +180,7 @@ pub async fn list_for_campaign(db: &Db, campaign_id: &str) -> sqlx::Result<Vec<J
 }
 
 pub async fn lanes(db: &Db, job_id: &str) -> sqlx::Result<Vec<LaneRow>> {
-    sqlx::query_as("SELECT job_id, lane, keyword, cursor, runs, exhausted FROM job_lanes WHERE job_id = $1 ORDER BY lane")
+    sqlx::query_as("SELECT job_id, lane, keyword, source, cursor, runs, exhausted FROM job_lanes WHERE job_id = $1 ORDER BY lane")
         .bind(job_id)
         .fetch_all(db)
         .await
@@ -143,7 +197,8 @@ pub async fn set_message_id(db: &Db, id: &str, message_id: &str) -> sqlx::Result
 }
 
 /// Moves a job that is not yet terminal to a terminal status. Returns false if it already was.
-pub async fn finish(db: &Db, id: &str, status: JobStatus, error: Option<&str>) -> sqlx::Result<bool> {
+/// Only `jobs::lifecycle` calls this, so the campaign is always updated with it.
+pub async fn finish(conn: &mut AnyConnection, id: &str, status: JobStatus, error: Option<&str>) -> sqlx::Result<bool> {
     let now = now_ms();
     let done = sqlx::query(
         "UPDATE scraping_jobs SET status = $1, last_error = COALESCE($2, last_error), completed_at = $3, updated_at = $3
@@ -153,7 +208,7 @@ pub async fn finish(db: &Db, id: &str, status: JobStatus, error: Option<&str>) -
     .bind(error)
     .bind(now)
     .bind(id)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -163,11 +218,12 @@ pub async fn finish(db: &Db, id: &str, status: JobStatus, error: Option<&str>) -
 /// delivery (the job moved on, or ended) changes nothing.
 pub async fn record_error(db: &Db, id: &str, step: i64, error: &str, resume_at: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1, resume_at = $2
-         WHERE id = $3 AND step = $4 AND status IN ('pending', 'processing')",
+        "UPDATE scraping_jobs SET last_error = $1, retry_count = retry_count + 1, resume_at = $2, waiting_reason = $3
+         WHERE id = $4 AND step = $5 AND status IN ('pending', 'processing')",
     )
     .bind(error)
     .bind(resume_at)
+    .bind((resume_at > 0).then_some(WaitingReason::RetryBackoff.as_str()))
     .bind(id)
     .bind(step)
     .execute(db)
@@ -175,11 +231,26 @@ pub async fn record_error(db: &Db, id: &str, step: i64, error: &str, resume_at: 
     Ok(())
 }
 
+/// Counts credits the provider charged for calls whose results the job did not keep (a failed or
+/// paused step, a duplicate delivery): they were spent all the same.
+pub async fn add_credits(db: &Db, id: &str, credits: u32) -> sqlx::Result<()> {
+    if credits == 0 {
+        return Ok(());
+    }
+    sqlx::query("UPDATE scraping_jobs SET credits_used = credits_used + $1 WHERE id = $2")
+        .bind(credits as i64)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Counts a rate-limit pause for `step` until `resume_at`; returns the attempt number, or None if
 /// the step moved on.
 pub async fn note_rate_limited(db: &Db, id: &str, step: i64, error: &str, resume_at: i64) -> sqlx::Result<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
-        "UPDATE scraping_jobs SET retry_count = retry_count + 1, last_error = $1, updated_at = $2, resume_at = $3
+        "UPDATE scraping_jobs SET retry_count = retry_count + 1, last_error = $1, updated_at = $2, resume_at = $3,
+            waiting_reason = $6
          WHERE id = $4 AND step = $5 AND status IN ('pending', 'processing') RETURNING retry_count",
     )
     .bind(error)
@@ -187,6 +258,7 @@ pub async fn note_rate_limited(db: &Db, id: &str, step: i64, error: &str, resume
     .bind(resume_at)
     .bind(id)
     .bind(step)
+    .bind(WaitingReason::ProviderRateLimit.as_str())
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| r.0))
@@ -222,6 +294,9 @@ pub async fn save_lane(conn: &mut AnyConnection, job_id: &str, lane: i64, cursor
 pub struct StepOutcome<'a> {
     /// When the next step is published with a delay, the sweeper waits until then.
     pub resume_at: i64,
+    /// Why the next step is delayed.
+    pub waiting_reason: Option<WaitingReason>,
+    pub credits_added: u32,
     pub runs_added: i64,
     pub results: i64,
     pub progress: i64,
@@ -234,7 +309,8 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     let completed_at = outcome.status.is_terminal().then_some(now);
     sqlx::query(
         "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2, progress = $3, status = $4,
-            note = $5, completed_at = $6, last_error = NULL, updated_at = $7, resume_at = $8
+            note = $5, completed_at = $6, last_error = NULL, updated_at = $7, resume_at = $8, waiting_reason = $10,
+            credits_used = credits_used + $11
          WHERE id = $9",
     )
     .bind(outcome.runs_added)
@@ -246,6 +322,8 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(now)
     .bind(outcome.resume_at)
     .bind(id)
+    .bind(outcome.waiting_reason.map(WaitingReason::as_str))
+    .bind(outcome.credits_added as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -270,14 +348,12 @@ pub async fn touch(db: &Db, id: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Live jobs past their deadline become `timeout`; returns how many.
-pub async fn expire(db: &Db, now: i64) -> sqlx::Result<u64> {
-    let done = sqlx::query(
-        "UPDATE scraping_jobs SET status = 'timeout', completed_at = $1, updated_at = $1
-         WHERE status IN ('pending', 'processing') AND timeout_at < $1",
-    )
+/// Live jobs past their deadline: candidates for `lifecycle::time_out`.
+pub async fn overdue(db: &Db, now: i64) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM scraping_jobs WHERE status IN ('pending', 'processing') AND timeout_at < $1 ORDER BY timeout_at LIMIT 100"
+    ))
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .fetch_all(db)
+    .await
 }

@@ -1,22 +1,21 @@
-//! Starting a search: validate, store the job, publish step 0. Used by the JSON API and the page's
-//! server function alike.
+//! Starting a validated search: store the job (and its lanes), publish step 0. If QStash cannot be
+//! reached the job is ended at once with a message, so no run is left pending forever.
 
-use super::{step_dedup_id, StepMessage, LOCAL_USER};
+use super::{
+    lifecycle,
+    publisher::{self, Publish},
+};
 use crate::{
     db::{self, jobs::NewJob},
-    domain::{Keywords, TargetResults},
-    qstash::client::PublishOptions,
+    domain::SearchSpec,
+    providers::Providers,
     startup::AppState,
+    usecases::{searches::NewSearch, Owner},
 };
-use anyhow::Context;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateJobError {
-    #[error("{0}")]
-    Invalid(String),
-    #[error("Campaign not found.")]
-    CampaignNotFound,
-    #[error("The job queue is unavailable right now. Please try again in a minute.")]
+    #[error("the job queue is unavailable")]
     QueueUnavailable(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -28,72 +27,40 @@ pub struct StartedJob {
     pub qstash_message_id: String,
 }
 
-pub async fn start_tiktok_search(
-    state: &AppState,
-    campaign_id: &str,
-    keywords: &Keywords,
-    target: TargetResults,
-) -> Result<StartedJob, CreateJobError> {
-    let campaign = db::campaigns::find(&state.db, LOCAL_USER, campaign_id).await.context("Failed to load the campaign")?;
-    if campaign.is_none() {
-        return Err(CreateJobError::CampaignNotFound);
-    }
+pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Result<StartedJob, CreateJobError> {
     let job_id = db::new_id();
     let timeout_at = db::now_ms() + state.config.jobs.timeout.as_millis() as i64;
-    db::jobs::insert(
+    let (keywords, target_username): (&[String], Option<&str>) = match &search.spec {
+        SearchSpec::Keywords(keywords) => (keywords.as_slice(), None),
+        SearchSpec::Similar(username) => (&[], Some(username.as_str())),
+    };
+    lifecycle::open(
         &state.db,
         NewJob {
             id: &job_id,
-            user_id: LOCAL_USER,
-            campaign_id,
-            platform: "tiktok",
-            keywords: keywords.as_slice(),
-            target_results: target.get(),
+            user_id: owner.user_id(),
+            campaign_id: &search.campaign_id,
+            platform: search.platform,
+            kind: search.spec.kind(),
+            keywords,
+            sources: Providers::sources(search.platform),
+            target_username,
+            target_results: search.target.get(),
             timeout_at,
         },
     )
-    .await
-    .context("Failed to store the job")?;
-    let message = serde_json::to_value(StepMessage { job_id: job_id.clone(), step: 0 }).expect("serializable");
-    let options = PublishOptions {
-        retries: Some(state.config.qstash.retries),
-        deduplication_id: Some(step_dedup_id(&job_id, 0)),
-        failure_callback: Some(state.urls.failure_callback()),
-        ..Default::default()
-    };
-    let published = match state.qstash.publish_json(&state.urls.webhook(), &message, &options).await {
-        Ok(published) => published,
+    .await?;
+    let message_id = match publisher::publish_step(state, &job_id, 0, None, Publish::Step).await {
+        Ok(message_id) => message_id,
         Err(e) => {
-            let _ = db::jobs::finish(
-                &state.db,
-                &job_id,
-                crate::shared::JobStatus::Error,
-                Some("Scout could not queue this search. Please try again."),
-            )
-            .await;
+            if let Err(end) =
+                lifecycle::fail(&state.db, &job_id, &search.campaign_id, "Scout could not queue this search. Please try again.").await
+            {
+                tracing::error!(error = ?end, job_id, "could not end a job that was never queued");
+            }
             return Err(CreateJobError::QueueUnavailable(anyhow::Error::new(e)));
         }
     };
-    db::jobs::set_message_id(&state.db, &job_id, &published.message_id).await.context("Failed to store the message id")?;
-    db::campaigns::touch(&state.db, campaign_id, "active").await.context("Failed to update the campaign")?;
-    tracing::info!(job_id, campaign_id, target = target.get(), keywords = ?keywords.as_slice(), "search started");
-    Ok(StartedJob { job_id, qstash_message_id: published.message_id })
-}
-
-/// Parses the raw request values into domain types (the same rules for API and UI).
-pub fn parse_request(keywords: &[String], target: Option<&serde_json::Value>) -> Result<(Keywords, TargetResults), CreateJobError> {
-    let keywords = Keywords::parse(keywords).map_err(CreateJobError::Invalid)?;
-    let target = match target {
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .ok_or_else(|| CreateJobError::Invalid("targetResults must be a whole number.".into()))?,
-        Some(serde_json::Value::String(s)) => {
-            s.trim().parse::<i64>().map_err(|_| CreateJobError::Invalid("targetResults must be a number.".into()))?
-        }
-        None | Some(serde_json::Value::Null) => return Err(CreateJobError::Invalid("targetResults is required.".into())),
-        Some(_) => return Err(CreateJobError::Invalid("targetResults must be a number.".into())),
-    };
-    let target = TargetResults::parse(target).map_err(CreateJobError::Invalid)?;
-    Ok((keywords, target))
+    tracing::info!(job_id, campaign_id = %search.campaign_id, platform = search.platform.as_str(), target = search.target.get(), spec = ?search.spec, "search started");
+    Ok(StartedJob { job_id, qstash_message_id: message_id })
 }

@@ -2,7 +2,10 @@
 //! jobs that stopped moving (e.g. a crash between the step's commit and the next publish). The
 //! re-publish carries the step's deduplication id, and steps are guarded, so it is always safe.
 
-use super::step::publish_step;
+use super::{
+    lifecycle,
+    publisher::{self, Publish},
+};
 use crate::{db, startup::AppState};
 
 pub async fn run(state: AppState) {
@@ -18,15 +21,16 @@ pub async fn run(state: AppState) {
 
 pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
     let now = db::now_ms();
-    let expired = db::jobs::expire(&state.db, now).await?;
-    if expired > 0 {
-        tracing::warn!(expired, "jobs timed out");
+    for job in db::jobs::overdue(&state.db, now).await? {
+        if lifecycle::time_out(&state.db, &job.id, &job.campaign_id).await? {
+            tracing::warn!(job_id = %job.id, "job timed out");
+        }
     }
     let stalled = db::jobs::stalled(&state.db, now - state.config.jobs.stall_after.as_millis() as i64).await?;
     for job in stalled {
         tracing::warn!(job_id = %job.id, step = job.step, "job stalled; re-publishing its step");
         db::jobs::touch(&state.db, &job.id).await?;
-        if let Err(e) = publish_step(state, &job.id, job.step, None).await {
+        if let Err(e) = publisher::publish_step(state, &job.id, job.step, None, Publish::Step).await {
             tracing::error!(job_id = %job.id, error = %e, "could not re-publish a stalled job");
         }
     }

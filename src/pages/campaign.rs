@@ -102,7 +102,10 @@ fn RunList(list: Vec<JobView>, active: RwSignal<Option<String>>) -> impl IntoVie
                             class=("bg-indigo-50", selected.clone())
                             class=("border-slate-200", move || !selected())
                             on:click=move |_| active.set(Some(id.clone()))>
-                            <div class="truncate font-medium">{job.keywords.join(", ")}</div>
+                            <div class="flex items-baseline gap-2">
+                                <span class="shrink-0 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700" data-testid="run-platform">{job.platform.label()}</span>
+                                <span class="truncate font-medium">{job.keywords.join(", ")}</span>
+                            </div>
                             <div class="flex justify-between text-xs text-slate-500">
                                 <span class=badge>{job.status.as_str()}</span>
                                 <span>{format!("{} / {}", format_count(job.processed_results as i64), format_count(job.target_results as i64))}</span>

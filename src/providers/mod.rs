@@ -1,20 +1,25 @@
-//! Scraping APIs: one client per provider, each turning the provider's pages into `Creator`s.
-//! Only ScrapeCreators' TikTok keyword search exists so far; other platforms add modules here.
+//! Scraping APIs. `Providers` is the one interface the job step calls (a search page, a profile
+//! lookup); it routes each call to the module of that provider and platform, which turns the
+//! provider's pages into `Creator`s. `enrich` holds the lookup policy shared by every platform.
 
 pub mod email;
+pub mod enrich;
 pub mod scrapecreators;
-pub mod tiktok;
 
+use crate::shared::{Platform, SearchKind};
+use email::extract_emails;
+use scrapecreators::ScrapeCreatorsClient;
 use std::time::Duration;
 
 /// A creator as Scout stores it, whatever the platform.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Creator {
-    pub platform: String,
-    /// The platform's stable id (TikTok `uid`), the dedup key within a job.
+    pub platform: Platform,
+    /// The platform's stable id (TikTok `uid`, YouTube channel id …), the dedup key within a job.
     pub external_id: String,
     pub handle: String,
     pub name: String,
+    /// Followers, or subscribers on YouTube.
     pub followers: i64,
     pub bio: String,
     pub bio_link: String,
@@ -23,12 +28,82 @@ pub struct Creator {
     pub verified: bool,
     pub profile_url: String,
     pub post_url: String,
+    /// Statistics of the post that found the creator.
     pub views: i64,
     pub likes: i64,
+    pub comments: i64,
+    pub shares: i64,
     pub hashtags: Vec<String>,
     pub matched_keyword: String,
+    /// Fields marketers filter on later, kept now so nobody pays for them twice.
+    pub country: String,
+    pub category: String,
+    pub business_email: String,
     /// The provider fields Scout read, kept for provenance (not the whole 60 KB item).
     pub raw: serde_json::Value,
+}
+
+/// One page of a search, as every platform module returns it.
+#[derive(Debug, Default)]
+pub struct SearchPage {
+    /// Items on the page, usable or not (ads and user cards carry no author).
+    pub item_count: usize,
+    /// The page's creators, each once.
+    pub creators: Vec<Creator>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+    /// What the provider charged for the page.
+    pub credits: u32,
+}
+
+/// What a profile lookup adds to a creator found by a search.
+#[derive(Debug, Default, PartialEq)]
+pub struct Profile {
+    pub bio: String,
+    pub bio_link: String,
+    pub followers: Option<i64>,
+    pub verified: Option<bool>,
+    /// Emails the platform lists apart from the bio (Instagram's business email, YouTube's email).
+    pub emails: Vec<String>,
+    pub business_email: Option<String>,
+    pub country: Option<String>,
+    pub category: Option<String>,
+    /// What the provider charged for the lookup.
+    pub credits: u32,
+}
+
+/// The credits a ScrapeCreators answer says it charged (`credits_charged`), one when it does not say.
+pub fn credits_charged(value: Option<&serde_json::Value>) -> u32 {
+    value.and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))).map(|n| n.min(1_000) as u32).unwrap_or(1)
+}
+
+impl Creator {
+    /// Fills in what only the profile endpoint knows.
+    pub fn apply_profile(&mut self, profile: Profile) {
+        if !profile.bio.is_empty() {
+            self.bio = profile.bio;
+        }
+        if !profile.bio_link.is_empty() {
+            self.bio_link = profile.bio_link;
+        }
+        if let Some(followers) = profile.followers {
+            self.followers = followers.max(0);
+        }
+        if let Some(verified) = profile.verified {
+            self.verified = self.verified || verified;
+        }
+        if let Some(email) = profile.business_email.and_then(|e| extract_emails([e.as_str()]).into_iter().next()) {
+            self.business_email = email;
+        }
+        if let Some(country) = profile.country.filter(|c| !c.is_empty()) {
+            self.country = country;
+        }
+        if let Some(category) = profile.category.filter(|c| !c.is_empty()) {
+            self.category = category;
+        }
+        let listed = profile.emails.join(" ");
+        self.emails = extract_emails([self.bio.as_str(), self.bio_link.as_str(), listed.as_str(), self.business_email.as_str()]);
+    }
 }
 
 /// What can go wrong calling a provider, sorted by what the job must do about it.
@@ -75,5 +150,74 @@ impl ProviderError {
     /// Errors that end the job at once instead of being retried.
     pub fn is_terminal(&self) -> bool {
         matches!(self, ProviderError::Unauthorized(_) | ProviderError::OutOfCredits)
+    }
+
+    /// How decisive an error is when several calls fail at once: the job acts on the highest.
+    pub fn severity(&self) -> u8 {
+        match self {
+            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits => 3,
+            ProviderError::RateLimited { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The scraping APIs Scout is configured with, behind the calls a job step makes.
+#[derive(Clone)]
+pub struct Providers {
+    scrapecreators: ScrapeCreatorsClient,
+}
+
+impl Providers {
+    pub fn new(scrapecreators: ScrapeCreatorsClient) -> Self {
+        Self { scrapecreators }
+    }
+
+    /// Whether Scout can run this search yet; the others are refused before a job is created.
+    pub fn supports(platform: Platform, kind: SearchKind) -> bool {
+        matches!((platform, kind), (Platform::Tiktok | Platform::Instagram | Platform::Youtube, SearchKind::Keywords))
+    }
+
+    /// The search sources a keyword is paged on (one lane each): Instagram searches profiles and
+    /// reels; the other platforms have one search.
+    pub fn sources(platform: Platform) -> &'static [&'static str] {
+        match platform {
+            Platform::Instagram => &["profiles", "reels"],
+            Platform::Tiktok | Platform::Youtube => &[""],
+        }
+    }
+
+    /// One page of a keyword search on `platform`'s `source`.
+    pub async fn search_page(
+        &self,
+        platform: Platform,
+        source: &str,
+        keyword: &str,
+        cursor: Option<&str>,
+    ) -> Result<SearchPage, ProviderError> {
+        let client = &self.scrapecreators;
+        match (platform, source) {
+            (Platform::Tiktok, _) => scrapecreators::tiktok::keyword_page(client, keyword, cursor).await,
+            (Platform::Youtube, _) => scrapecreators::youtube::search_page(client, keyword, cursor).await,
+            (Platform::Instagram, "reels") => scrapecreators::instagram::reels_page(client, keyword, cursor).await,
+            (Platform::Instagram, _) => scrapecreators::instagram::profiles_page(client, keyword, cursor).await,
+        }
+    }
+
+    /// Whether `creator` still lacks what only a profile lookup gives (bio, audience).
+    pub fn needs_profile(creator: &Creator) -> bool {
+        match creator.platform {
+            Platform::Tiktok | Platform::Youtube => creator.bio.is_empty(),
+            Platform::Instagram => creator.bio.is_empty() || creator.followers == 0,
+        }
+    }
+
+    /// The profile behind a creator found by a search.
+    pub async fn profile(&self, creator: &Creator) -> Result<Profile, ProviderError> {
+        match creator.platform {
+            Platform::Tiktok => scrapecreators::tiktok::profile(&self.scrapecreators, &creator.handle).await,
+            Platform::Youtube => scrapecreators::youtube::channel(&self.scrapecreators, &creator.external_id).await,
+            Platform::Instagram => scrapecreators::instagram::profile(&self.scrapecreators, &creator.handle).await,
+        }
     }
 }

@@ -7,6 +7,8 @@ const FIRST_NAMES: &[&str] = &[
 ];
 const LAST_NAMES: &[&str] = &["Rivera", "Chen", "Okafor", "Novak", "Haddad", "Silva", "Kim", "Moreau", "Singh", "Berg", "Costa", "Ito"];
 const DOMAINS: &[&str] = &["gmail.com", "Gmail.com", "outlook.com", "creatorhub.io", "talent.agency", "studio.co"];
+const COUNTRIES: &[&str] = &["United States", "United Kingdom", "Canada", "Australia", "Germany", "Brazil", "India", "France"];
+const CATEGORIES: &[&str] = &["Digital creator", "Coach", "Artist", "Personal blog", "Public figure", "Entrepreneur"];
 const BIOS: &[&str] = &[
     "{topic} every day ✨ new videos Mon/Wed/Fri",
     "Sharing my {topic} journey 🌱 | she/her",
@@ -36,12 +38,15 @@ pub struct SyntheticCreator {
     pub verified: bool,
     pub bio: String,
     pub bio_link: Option<String>,
-    pub aweme_id: String,
+    /// The id of the post (video, reel) that found the creator.
+    pub post_id: String,
     pub caption: String,
     pub hashtags: Vec<String>,
     pub views: i64,
     pub likes: i64,
     pub create_time: i64,
+    pub country: &'static str,
+    pub category: &'static str,
 }
 
 fn slug(query: &str) -> String {
@@ -54,15 +59,18 @@ fn slug(query: &str) -> String {
 }
 
 impl SyntheticCreator {
-    /// The author of the `index`-th video for `query`. Every tenth video is by an author already seen
-    /// a few results earlier, as on the real platform, so deduplication is exercised.
-    pub fn for_result(query: &str, index: usize) -> Self {
+    /// The author of the `index`-th post for `query` on `platform`. Every tenth post is by an author
+    /// already seen a few results earlier, as on the real platforms, so deduplication is exercised.
+    pub fn for_result(platform: &str, query: &str, index: usize) -> Self {
+        // TikTok keeps the seeds it had before other platforms existed, so its people stay the same.
+        let keyed = if platform == "tiktok" { query.to_string() } else { format!("{platform}:{query}") };
+        let query_key = keyed.as_str();
         let author_index = if index % 10 == 9 { index - 3 } else { index };
-        let first = FIRST_NAMES[(seed(&[query, "first", &author_index.to_string()]) % FIRST_NAMES.len() as u64) as usize];
+        let first = FIRST_NAMES[(seed(&[query_key, "first", &author_index.to_string()]) % FIRST_NAMES.len() as u64) as usize];
         let handle = format!("{first}.{}{author_index}", slug(query));
         let mut creator = Self::for_handle(&handle);
-        let video = seed(&[query, "video", &index.to_string()]);
-        creator.aweme_id = format!("7{:018}", video % 1_000_000_000_000_000_000);
+        let video = seed(&[query_key, "video", &index.to_string()]);
+        creator.post_id = format!("7{:018}", video % 1_000_000_000_000_000_000);
         creator.views = 500 + (video % 2_000_000) as i64 * ((video >> 40) % 5 + 1) as i64;
         creator.likes = creator.views / (8 + (video >> 20) as i64 % 20);
         creator.hashtags = vec![slug(query), "fyp".into(), format!("{}tok", slug(query))];
@@ -109,12 +117,14 @@ impl SyntheticCreator {
             verified: h.is_multiple_of(23),
             bio,
             bio_link,
-            aweme_id: String::new(),
+            post_id: String::new(),
             caption: String::new(),
             hashtags: Vec::new(),
             views: 0,
             likes: 0,
             create_time: 1_700_000_000,
+            country: COUNTRIES[((h >> 52) % COUNTRIES.len() as u64) as usize],
+            category: CATEGORIES[((h >> 56) % CATEGORIES.len() as u64) as usize],
         }
     }
 }
@@ -125,11 +135,14 @@ mod tests {
 
     #[test]
     fn creators_are_deterministic_and_repeat_like_real_search() {
-        let a = SyntheticCreator::for_result("fitness", 12);
-        let b = SyntheticCreator::for_result("fitness", 12);
+        let a = SyntheticCreator::for_result("tiktok", "fitness", 12);
+        let b = SyntheticCreator::for_result("tiktok", "fitness", 12);
         assert_eq!((a.handle.as_str(), a.followers, a.views), (b.handle.as_str(), b.followers, b.views));
-        assert_eq!(SyntheticCreator::for_result("fitness", 19).handle, SyntheticCreator::for_result("fitness", 16).handle);
-        assert_ne!(SyntheticCreator::for_result("fitness", 1).handle, SyntheticCreator::for_result("yoga", 1).handle);
+        assert_eq!(
+            SyntheticCreator::for_result("tiktok", "fitness", 19).handle,
+            SyntheticCreator::for_result("tiktok", "fitness", 16).handle
+        );
+        assert_ne!(SyntheticCreator::for_result("tiktok", "fitness", 1).handle, SyntheticCreator::for_result("tiktok", "yoga", 1).handle);
         assert_eq!(SyntheticCreator::for_handle(&a.handle).bio, a.bio);
     }
 
@@ -137,7 +150,7 @@ mod tests {
     fn about_a_third_of_bios_hold_an_email() {
         let with_email = (0..1000)
             .filter(|i| {
-                let c = SyntheticCreator::for_result("food", *i);
+                let c = SyntheticCreator::for_result("tiktok", "food", *i);
                 c.bio.contains('@') && c.bio.contains('.')
             })
             .count();

@@ -1,32 +1,36 @@
-//! The built-in scraping-API simulator: speaks ScrapeCreators' wire format for the TikTok endpoints
-//! Scout uses, with deterministic synthetic creators (seeded by query and cursor), items as heavy as
-//! the real ones (built from the documented sample response), and injectable faults for tests and
-//! demos. Mounted under `/simulator/scrapecreators` when no real provider is configured.
+//! The built-in scraping-API simulator: speaks ScrapeCreators' wire format for every endpoint Scout
+//! uses (one module per platform), with deterministic synthetic creators (seeded by platform, query
+//! and cursor), items as heavy as the real ones (built from the documented sample responses), and
+//! injectable faults for tests and demos. Mounted under `/simulator/scrapecreators` when no real
+//! provider is configured. It counts calls, and the most calls it ever had in flight at once, so
+//! tests can hold Scout to its concurrency limit.
 
 mod creators;
+mod instagram;
+mod tiktok;
+mod youtube;
 
 use crate::config::SimulatorConfig;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use creators::SyntheticCreator;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::{
-    collections::VecDeque,
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
 };
 
+pub use creators::seed;
+
 pub const MOUNT: &str = "/simulator/scrapecreators";
-const KEYWORD_SAMPLE: &str = include_str!("../../tests/fixtures/v1_tiktok_search_keyword.json");
-const PROFILE_SAMPLE: &str = include_str!("../../tests/fixtures/v1_tiktok_profile.json");
 
 #[derive(Clone)]
 pub struct Simulator(Arc<Inner>);
@@ -36,11 +40,33 @@ struct Inner {
     api_key: String,
     /// Absolute base of this server, for avatar URLs.
     public_base: String,
-    item_template: Value,
-    profile_template: Value,
+    templates: Templates,
     faults: Mutex<VecDeque<Fault>>,
-    search_calls: AtomicU64,
-    profile_calls: AtomicU64,
+    /// Successful calls per endpoint ("tiktok/search", "youtube/channel", …).
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// YouTube channel ids served in search pages → the synthetic creator's handle, so the channel
+    /// endpoint can answer for them (a channel id cannot be reversed into a handle).
+    channels: Mutex<HashMap<String, String>>,
+}
+
+/// The documented sample responses the simulator's answers are built from.
+struct Templates {
+    tiktok_item: Value,
+    tiktok_profile: Value,
+    youtube_video: Value,
+    youtube_channel: Value,
+    instagram_search_profile: Value,
+    instagram_reel: Value,
+    instagram_profile: Value,
+}
+
+/// Whether an endpoint is a search or a profile lookup (faults can target either kind).
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Search,
+    Profile,
 }
 
 /// A scripted failure: the next `count` matching requests answer `status`.
@@ -52,9 +78,9 @@ pub struct Fault {
     pub count: u32,
     /// Seconds for the `Retry-After` header of a 429.
     pub retry_after: Option<u64>,
-    /// "search", "profile", or absent for any endpoint.
+    /// "search" or "profile" (any platform), an endpoint such as "youtube/channel", or absent for any.
     pub endpoint: Option<String>,
-    /// Only requests for this handle (profile) or query (search).
+    /// Only requests for this handle, channel id (profile) or query (search).
     pub target: Option<String>,
 }
 
@@ -62,39 +88,85 @@ fn one() -> u32 {
     1
 }
 
+/// Counts a call as in flight until dropped.
+struct InFlight<'a>(&'a Inner);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Simulator {
     pub fn new(config: SimulatorConfig, api_key: &str, public_base: &str) -> Self {
-        let sample: Value = serde_json::from_str(KEYWORD_SAMPLE).expect("bundled keyword sample is JSON");
-        let item_template = sample["search_item_list"][0].clone();
-        let profile_template = serde_json::from_str(PROFILE_SAMPLE).expect("bundled profile sample is JSON");
         Self(Arc::new(Inner {
             config,
             api_key: api_key.to_string(),
             public_base: public_base.trim_end_matches('/').to_string(),
-            item_template,
-            profile_template,
+            templates: Templates::load(),
             faults: Mutex::new(VecDeque::new()),
-            search_calls: AtomicU64::new(0),
-            profile_calls: AtomicU64::new(0),
+            calls: Mutex::new(BTreeMap::new()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            channels: Mutex::new(HashMap::new()),
         }))
     }
 
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         Router::new()
-            .route(&format!("{MOUNT}/v1/tiktok/search/keyword"), get(keyword_search))
-            .route(&format!("{MOUNT}/v1/tiktok/profile"), get(profile))
+            .route(&format!("{MOUNT}/v1/tiktok/search/keyword"), get(tiktok::keyword_search))
+            .route(&format!("{MOUNT}/v1/tiktok/profile"), get(tiktok::profile))
+            .route(&format!("{MOUNT}/v1/instagram/search/profiles"), get(instagram::search_profiles))
+            .route(&format!("{MOUNT}/v2/instagram/reels/search"), get(instagram::search_reels))
+            .route(&format!("{MOUNT}/v1/instagram/profile"), get(instagram::profile))
+            .route(&format!("{MOUNT}/v1/youtube/search"), get(youtube::search))
+            .route(&format!("{MOUNT}/v1/youtube/channel"), get(youtube::channel))
             .route(&format!("{MOUNT}/_faults"), post(add_fault).delete(clear_faults))
             .route(&format!("{MOUNT}/_stats"), get(stats))
             .route("/simulator/avatar/{name}", get(avatar))
             .with_state(self.clone())
     }
 
+    fn config(&self) -> &SimulatorConfig {
+        &self.0.config
+    }
+
+    fn templates(&self) -> &Templates {
+        &self.0.templates
+    }
+
+    /// What every data endpoint does first, in the real API's order: take the time a call takes,
+    /// check the key, then answer a scripted fault if one is queued for this endpoint and target.
+    /// `Ok` carries the in-flight guard for the rest of the call.
+    async fn begin(&self, endpoint: &'static str, kind: Kind, headers: &HeaderMap, target: &str) -> Result<InFlight<'_>, Response> {
+        let now = self.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let guard = InFlight(&self.0);
+        tokio::time::sleep(self.0.config.latency).await;
+        if let Some(denied) = self.check_key(headers) {
+            return Err(denied);
+        }
+        if let Some(fault) = self.take_fault(endpoint, kind, target) {
+            return Err(fault);
+        }
+        Ok(guard)
+    }
+
+    /// Counts a successful (billed) call.
+    fn count(&self, endpoint: &'static str) {
+        *self.0.calls.lock().unwrap().entry(endpoint).or_default() += 1;
+    }
+
     /// Answers the scripted fault for `endpoint` and `target` (query or handle), if one is queued.
-    fn take_fault(&self, endpoint: &str, target: &str) -> Option<Response> {
+    fn take_fault(&self, endpoint: &str, kind: Kind, target: &str) -> Option<Response> {
+        let kind_name = match kind {
+            Kind::Search => "search",
+            Kind::Profile => "profile",
+        };
         let mut faults = self.0.faults.lock().unwrap();
-        let index = faults
-            .iter()
-            .position(|f| f.endpoint.as_deref().is_none_or(|e| e == endpoint) && f.target.as_deref().is_none_or(|t| t == target))?;
+        let index = faults.iter().position(|f| {
+            f.endpoint.as_deref().is_none_or(|e| e == endpoint || e == kind_name) && f.target.as_deref().is_none_or(|t| t == target)
+        })?;
         let fault = faults[index].clone();
         if fault.count <= 1 {
             faults.remove(index);
@@ -106,6 +178,7 @@ impl Simulator {
             402 => "Not enough credits. Top up at https://app.scrapecreators.com",
             429 => "Rate limit exceeded",
             401 => "Invalid API key",
+            404 => "Not found",
             _ => "Internal Server Error",
         };
         let mut response = (
@@ -131,131 +204,40 @@ impl Simulator {
         format!("{}/simulator/avatar/{handle}.svg", self.0.public_base)
     }
 
-    fn search_item(&self, creator: &SyntheticCreator) -> Value {
-        let mut item = self.0.item_template.clone();
-        let info = &mut item["aweme_info"];
-        let video_url = format!("https://www.tiktok.com/@{}/video/{}", creator.handle, creator.aweme_id);
-        info["aweme_id"] = json!(creator.aweme_id);
-        info["desc"] = json!(creator.caption);
-        info["share_url"] = json!(format!("{video_url}?_r=1&source=h5_m"));
-        info["url"] = json!(video_url);
-        info["create_time"] = json!(creator.create_time);
-        let stats = &mut info["statistics"];
-        stats["aweme_id"] = json!(creator.aweme_id);
-        stats["play_count"] = json!(creator.views);
-        stats["digg_count"] = json!(creator.likes);
-        stats["comment_count"] = json!(creator.likes / 40);
-        stats["share_count"] = json!(creator.likes / 90);
-        let tag_template = info["text_extra"][0].clone();
-        info["text_extra"] = Value::Array(
-            creator
-                .hashtags
-                .iter()
-                .map(|tag| {
-                    let mut t = tag_template.clone();
-                    t["hashtag_name"] = json!(tag);
-                    t
-                })
-                .collect(),
-        );
-        let avatar = self.avatar_url(&creator.handle);
-        let author = &mut info["author"];
-        author["uid"] = json!(creator.uid);
-        author["unique_id"] = json!(creator.handle);
-        author["nickname"] = json!(creator.nickname);
-        author["search_user_name"] = json!(creator.nickname);
-        author["search_user_desc"] = json!(creator.handle);
-        author["follower_count"] = json!(creator.followers);
-        author["verification_type"] = json!(if creator.verified { 1 } else { 0 });
-        for key in ["avatar_medium", "avatar_thumb", "avatar_larger", "avatar_168x168", "avatar_300x300"] {
-            if author.get(key).is_some() {
-                author[key]["url_list"] = json!([avatar]);
-            }
+    /// The envelope every ScrapeCreators answer carries.
+    fn envelope(&self, credits_charged: u64) -> serde_json::Map<String, Value> {
+        let used: u64 = self.0.calls.lock().unwrap().values().sum();
+        let mut map = serde_json::Map::new();
+        map.insert("success".into(), json!(true));
+        map.insert("credits_remaining".into(), json!(1_000_000u64.saturating_sub(used)));
+        map.insert("credits_charged".into(), json!(credits_charged));
+        map
+    }
+}
+
+impl Templates {
+    fn load() -> Self {
+        let parse = |text: &str| -> Value { serde_json::from_str(text).expect("bundled sample is JSON") };
+        let keyword = parse(include_str!("../../tests/fixtures/v1_tiktok_search_keyword.json"));
+        let youtube_search = parse(include_str!("../../tests/fixtures/v1_youtube_search.json"));
+        Self {
+            tiktok_item: keyword["search_item_list"][0].clone(),
+            tiktok_profile: parse(include_str!("../../tests/fixtures/v1_tiktok_profile.json")),
+            youtube_video: youtube_search["videos"][1].clone(),
+            youtube_channel: parse(include_str!("../../tests/fixtures/v1_youtube_channel.json")),
+            instagram_search_profile: parse(include_str!("../../tests/fixtures/v1_instagram_search_profiles.json"))["profiles"][1].clone(),
+            instagram_reel: parse(include_str!("../../tests/fixtures/v2_instagram_reels_search.json"))["reels"][0].clone(),
+            instagram_profile: parse(include_str!("../../tests/fixtures/v1_instagram_profile.json")),
         }
-        if let Some(author_id) = info.get_mut("author_user_id") {
-            *author_id = json!(creator.uid.parse::<u64>().unwrap_or_default());
-        }
-        item
-    }
-
-    fn profile_body(&self, creator: &SyntheticCreator) -> Value {
-        let mut body = self.0.profile_template.clone();
-        let avatar = self.avatar_url(&creator.handle);
-        let user = &mut body["user"];
-        user["id"] = json!(creator.uid);
-        user["uniqueId"] = json!(creator.handle);
-        user["nickname"] = json!(creator.nickname);
-        user["signature"] = json!(creator.bio);
-        user["verified"] = json!(creator.verified);
-        user["bioLink"] = match &creator.bio_link {
-            Some(link) => json!({"link": link, "risk": 0}),
-            None => Value::Null,
-        };
-        for key in ["avatarLarger", "avatarMedium", "avatarThumb"] {
-            user[key] = json!(avatar);
-        }
-        body["stats"]["followerCount"] = json!(creator.followers);
-        body["stats"]["videoCount"] = json!(creator.likes % 900 + 12);
-        body
     }
 }
 
-#[derive(Deserialize)]
-struct KeywordQuery {
-    query: Option<String>,
-    cursor: Option<String>,
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"success": false, "message": message}))).into_response()
 }
 
-async fn keyword_search(State(sim): State<Simulator>, headers: HeaderMap, Query(q): Query<KeywordQuery>) -> Response {
-    tokio::time::sleep(sim.0.config.latency).await;
-    if let Some(denied) = sim.check_key(&headers) {
-        return denied;
-    }
-    if let Some(fault) = sim.take_fault("search", q.query.as_deref().unwrap_or_default()) {
-        return fault;
-    }
-    let Some(query) = q.query.filter(|q| !q.trim().is_empty()) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"success": false, "message": "query is required"}))).into_response();
-    };
-    let Ok(start) = q.cursor.as_deref().unwrap_or("0").parse::<usize>() else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"success": false, "message": "cursor must be a number"}))).into_response();
-    };
-    sim.0.search_calls.fetch_add(1, Ordering::Relaxed);
-    let total = sim.0.config.results_per_query;
-    let end = (start + sim.0.config.page_size).min(total);
-    let items: Vec<Value> = (start.min(end)..end).map(|i| sim.search_item(&SyntheticCreator::for_result(&query, i))).collect();
-    let more = end < total;
-    // Real responses send has_more as 0/1 for some queries and as a bool for others.
-    let has_more = if creators::seed(&[&query]).is_multiple_of(2) { json!(more as u8) } else { json!(more) };
-    let body = json!({
-        "success": true,
-        "credits_remaining": 1_000_000u64.saturating_sub(sim.0.search_calls.load(Ordering::Relaxed)),
-        "credits_charged": 1,
-        "cursor": end,
-        "has_more": has_more,
-        "search_item_list": items,
-    });
-    Json(body).into_response()
-}
-
-#[derive(Deserialize)]
-struct ProfileQuery {
-    handle: Option<String>,
-}
-
-async fn profile(State(sim): State<Simulator>, headers: HeaderMap, Query(q): Query<ProfileQuery>) -> Response {
-    tokio::time::sleep(sim.0.config.latency).await;
-    if let Some(denied) = sim.check_key(&headers) {
-        return denied;
-    }
-    if let Some(fault) = sim.take_fault("profile", q.handle.as_deref().unwrap_or_default()) {
-        return fault;
-    }
-    let Some(handle) = q.handle.filter(|h| !h.trim().is_empty()) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"success": false, "message": "handle is required"}))).into_response();
-    };
-    sim.0.profile_calls.fetch_add(1, Ordering::Relaxed);
-    Json(sim.profile_body(&SyntheticCreator::for_handle(handle.trim_start_matches('@')))).into_response()
+fn not_found(message: &str) -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"success": false, "message": message}))).into_response()
 }
 
 // The fault hooks want the simulator's API key, like its data endpoints.
@@ -277,9 +259,13 @@ async fn clear_faults(State(sim): State<Simulator>, headers: HeaderMap) -> Respo
 }
 
 async fn stats(State(sim): State<Simulator>) -> Json<Value> {
+    let calls = sim.0.calls.lock().unwrap().clone();
+    let sum = |suffixes: &[&str]| -> u64 { calls.iter().filter(|(k, _)| suffixes.iter().any(|s| k.ends_with(s))).map(|(_, v)| v).sum() };
     Json(json!({
-        "searchCalls": sim.0.search_calls.load(Ordering::Relaxed),
-        "profileCalls": sim.0.profile_calls.load(Ordering::Relaxed),
+        "searchCalls": sum(&["/search", "/reels"]),
+        "profileCalls": sum(&["/profile", "/channel"]),
+        "calls": calls,
+        "maxInFlight": sim.0.max_in_flight.load(Ordering::SeqCst),
         "pendingFaults": sim.0.faults.lock().unwrap().len(),
     }))
 }

@@ -192,8 +192,16 @@ impl TestApp {
     }
 
     pub async fn start_search(&self, campaign_id: &str, keywords: &[&str], target: u32) -> String {
+        self.start_search_on("tiktok", campaign_id, keywords, target).await
+    }
+
+    /// Starts a keyword search on `platform` through `POST /api/scraping/{platform}`.
+    pub async fn start_search_on(&self, platform: &str, campaign_id: &str, keywords: &[&str], target: u32) -> String {
         let response = self
-            .post_json("/api/scraping/tiktok", &json!({"campaignId": campaign_id, "keywords": keywords, "targetResults": target}))
+            .post_json(
+                &format!("/api/scraping/{platform}"),
+                &json!({"campaignId": campaign_id, "keywords": keywords, "targetResults": target}),
+            )
             .await;
         let status = response.status();
         let body: Value = response.json().await.unwrap();

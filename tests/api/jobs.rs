@@ -1,7 +1,7 @@
 //! A marketer's search, run end to end through the embedded QStash server and the simulator.
 
 use crate::helpers::{assert_completed, spawn_app, spawn_app_with, Backend};
-use scout::shared::JobStatus;
+use scout::shared::{JobStatus, WaitingReason};
 use serde_json::json;
 use std::{collections::HashSet, time::Duration};
 
@@ -16,6 +16,8 @@ crate::on_both_databases!(
     an_exhausted_source_completes_below_target,
     retries_exhausted_mark_the_job_failed_via_the_failure_callback,
     a_job_past_its_deadline_times_out,
+    the_sweeper_times_out_a_waiting_job_and_its_campaign,
+    a_cancelled_search_stops_and_keeps_what_it_found,
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
@@ -42,6 +44,10 @@ async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
     // Every creator's profile was looked up exactly once: no credits wasted on repeats.
     let stats = app.simulator_stats().await;
     assert_eq!(stats["profileCalls"], 1000);
+    // Credits: what the provider charged, one per call here.
+    let calls = stats["searchCalls"].as_u64().unwrap() + stats["profileCalls"].as_u64().unwrap();
+    assert_eq!(job.credits_used, calls);
+    assert_eq!((job.eta_seconds, job.waiting_reason), (None, None), "a finished run has no ETA and waits for nothing");
     // The campaign lists the job.
     let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
     assert_eq!(detail["jobs"][0]["id"], job_id.as_str());
@@ -77,7 +83,10 @@ async fn rate_limits_and_server_errors_delay_but_do_not_break_the_job(backend: B
     assert_completed(&job);
     assert_eq!(job.processed_results, 1000);
     assert_eq!(app.csv_rows(&campaign, &job_id).await.len(), 1000);
-    assert_eq!(app.simulator_stats().await["pendingFaults"], 0, "every fault was hit");
+    let stats = app.simulator_stats().await;
+    assert_eq!(stats["pendingFaults"], 0, "every fault was hit");
+    // Pages that arrived in a step that then failed were still paid for, and are counted.
+    assert_eq!(job.credits_used, stats["searchCalls"].as_u64().unwrap() + stats["profileCalls"].as_u64().unwrap());
     let retries = app.scalar("SELECT retry_count FROM scraping_jobs WHERE id = $1", &job_id).await;
     assert!(retries >= 4, "the pauses were recorded: {retries}");
 }
@@ -143,6 +152,72 @@ async fn a_job_past_its_deadline_times_out(backend: Backend) {
     let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
     assert_eq!(job.status, JobStatus::Timeout);
     assert!(job.status_text().contains("took too long"));
+    let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["status"], "timeout");
+}
+
+async fn the_sweeper_times_out_a_waiting_job_and_its_campaign(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Parked").await;
+    // The provider parks step 0 for an hour, so only the sweeper can end the job.
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 3600, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["origami"], 1000).await;
+    let deadline = std::time::Instant::now() + JOB_LIMIT;
+    while app.scalar("SELECT retry_count FROM scraping_jobs WHERE id = $1", &job_id).await == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // While it waits, the status says so and until when.
+    let waiting = app.job(&job_id).await;
+    assert_eq!(waiting.waiting_reason, Some(WaitingReason::ProviderRateLimit));
+    assert!(waiting.waiting_until.unwrap() > chrono::Utc::now().timestamp_millis() + 3_000_000);
+    assert!(waiting.status_text().contains("Waiting for the provider until"), "{}", waiting.status_text());
+    let raw: serde_json::Value = app.get(&format!("/api/scraping/tiktok?jobId={job_id}")).await.json().await.unwrap();
+    assert_eq!(raw["waitingReason"], "provider_rate_limit");
+    assert_eq!(raw["kind"], "keywords");
+    let pool = app.db().await;
+    sqlx::query("UPDATE scraping_jobs SET timeout_at = 1 WHERE id = $1").bind(&job_id).execute(&pool).await.unwrap();
+    pool.close().await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_eq!(job.status, JobStatus::Timeout);
+    let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["status"], "timeout", "the campaign follows its run");
+}
+
+async fn a_cancelled_search_stops_and_keeps_what_it_found(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10")]).await;
+    let campaign = app.create_campaign("Changed my mind").await;
+    let job_id = app.start_search(&campaign, &["kayaking"], 5000).await;
+    app.wait_until(&job_id, JOB_LIMIT, |j| j.processed_results >= 100).await;
+
+    let response = app.client.post(app.url(&format!("/api/jobs/{job_id}/cancel"))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let cancelled: scout::shared::JobView = response.json().await.unwrap();
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
+
+    // A step in flight may still be delivered, but none commits or follows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let steps = app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await, steps, "no further step ran");
+    let job = app.job(&job_id).await;
+    assert_eq!(job.status, JobStatus::Cancelled);
+    assert!(job.processed_results >= 100 && job.processed_results < 5000);
+    assert!(job.status_text().contains("kept"));
+    assert_eq!(app.csv_rows(&campaign, &job_id).await.len() as u32, job.processed_results, "what it found is kept");
+    let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["status"], "cancelled");
+
+    // Cancelling again is harmless; a finished run or an unknown one cannot be cancelled.
+    assert_eq!(app.client.post(app.url(&format!("/api/jobs/{job_id}/cancel"))).send().await.unwrap().status(), 200);
+    let done = app.start_search(&campaign, &["canoe"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&done, JOB_LIMIT).await);
+    let refused = app.client.post(app.url(&format!("/api/jobs/{done}/cancel"))).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    assert!(refused.json::<serde_json::Value>().await.unwrap()["error"].as_str().unwrap().contains("already finished"));
+    assert_eq!(app.client.post(app.url("/api/jobs/unknown/cancel")).send().await.unwrap().status(), 404);
 }
 
 async fn a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators(backend: Backend) {

@@ -5,6 +5,8 @@
 mod helpers;
 
 mod campaigns;
+mod instagram;
 mod jobs;
 mod validation;
 mod webhooks;
+mod youtube;

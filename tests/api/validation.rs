@@ -3,7 +3,12 @@
 use crate::helpers::{spawn_app, Backend};
 use serde_json::{json, Value};
 
-crate::on_both_databases!(search_requests_are_validated, status_and_results_requests_are_validated, campaigns_are_validated);
+crate::on_both_databases!(
+    search_requests_are_validated,
+    search_routes_name_a_platform_and_a_kind,
+    status_and_results_requests_are_validated,
+    campaigns_are_validated
+);
 
 async fn error_of(response: reqwest::Response, status: u16) -> String {
     assert_eq!(response.status(), status);
@@ -47,6 +52,29 @@ async fn search_requests_are_validated(backend: Backend) {
     // A string target that is a number is accepted, as the original API did.
     let ok = app.post_json("/api/scraping/tiktok", &json!({"campaignId": campaign, "keywords": ["a"], "targetResults": "2000"})).await;
     assert_eq!(ok.status(), 200);
+}
+
+async fn search_routes_name_a_platform_and_a_kind(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Routes").await;
+    let keywords = json!({"campaignId": campaign, "keywords": ["a"], "targetResults": 1000});
+    assert!(error_of(app.post_json("/api/scraping/myspace", &keywords).await, 404).await.contains("tiktok, instagram or youtube"));
+    assert!(error_of(app.get("/api/scraping/myspace?jobId=x").await, 404).await.contains("platform"));
+    let both = json!({"campaignId": campaign, "keywords": ["a"], "targetUsername": "maya", "targetResults": 1000});
+    assert!(error_of(app.post_json("/api/scraping/tiktok", &both).await, 400).await.contains("not both"));
+    let neither = json!({"campaignId": campaign, "targetResults": 1000});
+    assert!(error_of(app.post_json("/api/scraping/tiktok", &neither).await, 400).await.contains("targetUsername"));
+    // The -similar alias is a similar search: keywords there are a mistake.
+    assert!(error_of(app.post_json("/api/scraping/tiktok-similar", &keywords).await, 400).await.contains("targetUsername"));
+    let similar = |username: &str, target: u32| json!({"campaignId": campaign, "targetUsername": username, "targetResults": target});
+    assert!(error_of(app.post_json("/api/scraping/tiktok", &similar("maya", 1100)).await, 400).await.contains("between 100 and 1000"));
+    assert!(error_of(app.post_json("/api/scraping/tiktok", &similar("https://evil.example/@maya", 100)).await, 400)
+        .await
+        .contains("TikTok profile"));
+    // Nothing was started by any of these.
+    let detail: Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
+    assert_eq!(detail["jobs"], json!([]));
+    assert_eq!(detail["status"], "draft");
 }
 
 async fn status_and_results_requests_are_validated(backend: Backend) {

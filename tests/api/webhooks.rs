@@ -128,6 +128,19 @@ async fn webhook_bodies_are_checked(backend: Backend) {
     let response = app.deliver_signed("/api/qstash/process-scraping", r#"{"jobId": "nope", "step": 0}"#).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["status"], "ignored");
+    // The original system's body, `{"jobId"}` without a step, means the job's current step.
+    let campaign = app.create_campaign("Seed body").await;
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 3600, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["tea"], 1000).await;
+    let deadline = std::time::Instant::now() + LIMIT;
+    while app.scalar("SELECT retry_count FROM scraping_jobs WHERE id = $1", &job_id).await == 0 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = app.deliver_signed("/api/qstash/process-scraping", &json!({"jobId": job_id}).to_string()).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "advanced");
+    assert_eq!(app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await, 1);
     // The failure callback is signed too.
     let response = app.client.post(app.url("/api/qstash/failed")).body("{}").send().await.unwrap();
     assert_eq!(response.status(), 401);

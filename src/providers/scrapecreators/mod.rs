@@ -1,7 +1,11 @@
-//! The ScrapeCreators HTTP client (`x-api-key`). Turns HTTP outcomes into `ProviderError`s; the
-//! platform modules turn bodies into creators.
+//! The ScrapeCreators HTTP client (`x-api-key`). Turns HTTP outcomes into `ProviderError`s; one
+//! module per platform turns its bodies into creators.
 
-use super::{tiktok, ProviderError};
+pub mod instagram;
+pub mod tiktok;
+pub mod youtube;
+
+use super::ProviderError;
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -16,20 +20,7 @@ impl ScrapeCreatorsClient {
         Self { http, base_url: base_url.trim_end_matches('/').to_string(), api_key: api_key.to_string() }
     }
 
-    pub async fn tiktok_keyword_page(&self, keyword: &str, cursor: Option<&str>) -> Result<tiktok::KeywordPage, ProviderError> {
-        let mut query = vec![("query", keyword)];
-        if let Some(cursor) = cursor {
-            query.push(("cursor", cursor));
-        }
-        let body = self.get("/v1/tiktok/search/keyword", &query).await?;
-        tiktok::parse_keyword_page(&body, keyword).map_err(ProviderError::BadResponse)
-    }
-
-    pub async fn tiktok_profile(&self, handle: &str) -> Result<tiktok::Profile, ProviderError> {
-        let body = self.get("/v1/tiktok/profile", &[("handle", handle)]).await?;
-        tiktok::parse_profile(&body).map_err(ProviderError::BadResponse)
-    }
-
+    /// GETs `path` with the API key; a non-2xx answer becomes the `ProviderError` it means.
     async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<axum::body::Bytes, ProviderError> {
         let response = self
             .http

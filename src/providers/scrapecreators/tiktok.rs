@@ -1,25 +1,27 @@
-//! How a ScrapeCreators TikTok keyword page becomes `Creator`s, and how profiles fill in the bio.
-//! Parsing is tolerant: real responses omit fields, send `has_more` as 0/1 or a bool, and the cursor
-//! as a number or a string.
+//! ScrapeCreators' TikTok: a keyword page (`/v1/tiktok/search/keyword`) becomes `Creator`s, and a
+//! profile (`/v1/tiktok/profile`) fills in the bio. Parsing is tolerant: real responses omit fields,
+//! send `has_more` as 0/1 or a bool, and the cursor as a number or a string.
 
-use super::{email::extract_emails, scrapecreators::ScrapeCreatorsClient, Creator, ProviderError};
-use futures::{stream, StreamExt};
+use super::ScrapeCreatorsClient;
+use crate::{
+    providers::{credits_charged, email::extract_emails, Creator, Profile, ProviderError, SearchPage},
+    shared::Platform,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::{
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
 
-pub const PLATFORM: &str = "tiktok";
+pub async fn keyword_page(client: &ScrapeCreatorsClient, keyword: &str, cursor: Option<&str>) -> Result<SearchPage, ProviderError> {
+    let mut query = vec![("query", keyword)];
+    if let Some(cursor) = cursor {
+        query.push(("cursor", cursor));
+    }
+    let body = client.get("/v1/tiktok/search/keyword", &query).await?;
+    parse_keyword_page(&body, keyword).map_err(ProviderError::BadResponse)
+}
 
-#[derive(Debug)]
-pub struct KeywordPage {
-    /// Items on the page, usable or not (ads and user cards carry no author).
-    pub item_count: usize,
-    pub creators: Vec<Creator>,
-    pub next_cursor: Option<String>,
-    pub has_more: bool,
+pub async fn profile(client: &ScrapeCreatorsClient, handle: &str) -> Result<Profile, ProviderError> {
+    let body = client.get("/v1/tiktok/profile", &[("handle", handle)]).await?;
+    parse_profile(&body).map_err(ProviderError::BadResponse)
 }
 
 #[derive(Deserialize)]
@@ -30,6 +32,8 @@ struct KeywordResponse {
     cursor: Option<Value>,
     #[serde(default)]
     has_more: Option<Value>,
+    #[serde(default)]
+    credits_charged: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -88,7 +92,7 @@ struct UrlList {
 
 /// Parses one keyword page; items without an author handle are skipped, the same author appearing
 /// twice on a page is kept once.
-pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<KeywordPage, String> {
+pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<SearchPage, String> {
     let response: KeywordResponse = serde_json::from_slice(body).map_err(|e| format!("keyword page is not valid JSON: {e}"))?;
     let items = response.search_item_list.unwrap_or_default();
     let item_count = items.len();
@@ -106,7 +110,7 @@ pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<KeywordPage, Str
         // Older responses carry no `has_more`: a page with items and a cursor may have more.
         None => !creators.is_empty() && next_cursor.is_some(),
     };
-    Ok(KeywordPage { item_count, creators, next_cursor, has_more })
+    Ok(SearchPage { item_count, creators, next_cursor, has_more, credits: credits_charged(response.credits_charged.as_ref()) })
 }
 
 fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {
@@ -147,7 +151,7 @@ fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {
                         "comment_count": stats.comment_count, "share_count": stats.share_count },
     });
     Some(Creator {
-        platform: PLATFORM.into(),
+        platform: Platform::Tiktok,
         emails: extract_emails([bio.as_str()]),
         profile_url: format!("https://www.tiktok.com/@{handle}"),
         name: author.nickname.unwrap_or_default(),
@@ -159,20 +163,17 @@ fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {
         post_url,
         views: stats.play_count.unwrap_or(0).max(0),
         likes: stats.digg_count.unwrap_or(0).max(0),
+        comments: stats.comment_count.unwrap_or(0).max(0),
+        shares: stats.share_count.unwrap_or(0).max(0),
         hashtags,
         matched_keyword: keyword.to_string(),
+        country: String::new(),
+        category: String::new(),
+        business_email: String::new(),
         external_id,
         handle,
         raw,
     })
-}
-
-#[derive(Debug, Default, PartialEq)]
-pub struct Profile {
-    pub bio: String,
-    pub bio_link: String,
-    pub followers: Option<i64>,
-    pub verified: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -180,6 +181,7 @@ pub struct Profile {
 struct ProfileResponse {
     user: Option<ProfileUser>,
     stats: Option<ProfileStats>,
+    credits_charged: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -210,90 +212,9 @@ pub fn parse_profile(body: &[u8]) -> Result<Profile, String> {
         bio_link: user.bio_link.and_then(|b| b.link).unwrap_or_default(),
         followers: response.stats.and_then(|s| s.follower_count),
         verified: user.verified,
+        credits: credits_charged(response.credits_charged.as_ref()),
+        ..Profile::default()
     })
-}
-
-impl Creator {
-    /// Fills in what only the profile endpoint knows.
-    pub fn apply_profile(&mut self, profile: Profile) {
-        if !profile.bio.is_empty() {
-            self.bio = profile.bio;
-        }
-        if !profile.bio_link.is_empty() {
-            self.bio_link = profile.bio_link;
-        }
-        if let Some(followers) = profile.followers {
-            self.followers = followers.max(0);
-        }
-        if let Some(verified) = profile.verified {
-            self.verified = self.verified || verified;
-        }
-        self.emails = extract_emails([self.bio.as_str(), self.bio_link.as_str()]);
-    }
-}
-
-/// What profile enrichment made of a batch of creators.
-#[derive(Debug, Default)]
-pub struct Enrichment {
-    /// Enriched, or kept as found when the profile no longer exists.
-    pub creators: Vec<Creator>,
-    /// Creators whose lookup kept failing, with the last error.
-    pub failures: Vec<(Creator, ProviderError)>,
-    /// Profile lookups attempted (creators that needed one).
-    pub lookups: usize,
-}
-
-/// Delays between attempts of one profile lookup that failed with a 5xx or an unreadable body.
-const PROFILE_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
-
-/// Looks up the profile of every creator without a bio, `concurrency` at a time. A passing 5xx is
-/// retried on the spot; what still fails is reported, not dropped, so the step decides. After a 429
-/// no further lookups are sent (they would only be refused and billed against the limit).
-pub async fn enrich(client: &ScrapeCreatorsClient, creators: Vec<Creator>, concurrency: usize) -> Enrichment {
-    let rate_limited = &AtomicBool::new(false);
-    let results: Vec<(Creator, bool, Result<(), ProviderError>)> = stream::iter(creators)
-        .map(|mut creator| async move {
-            if !creator.bio.is_empty() {
-                return (creator, false, Ok(()));
-            }
-            if rate_limited.load(Ordering::Relaxed) {
-                return (creator, false, Err(ProviderError::RateLimited { retry_after: None }));
-            }
-            let mut attempt = 0;
-            let outcome = loop {
-                match client.tiktok_profile(&creator.handle).await {
-                    Ok(profile) => {
-                        creator.apply_profile(profile);
-                        break Ok(());
-                    }
-                    Err(ProviderError::NotFound) => break Ok(()),
-                    Err(e @ (ProviderError::Unavailable(_) | ProviderError::BadResponse(_))) if attempt < PROFILE_RETRY_DELAYS.len() => {
-                        tracing::debug!(handle = %creator.handle, error = %e, "profile lookup failed; retrying");
-                        tokio::time::sleep(PROFILE_RETRY_DELAYS[attempt]).await;
-                        attempt += 1;
-                    }
-                    Err(e) => {
-                        if matches!(e, ProviderError::RateLimited { .. }) {
-                            rate_limited.store(true, Ordering::Relaxed);
-                        }
-                        break Err(e);
-                    }
-                }
-            };
-            (creator, true, outcome)
-        })
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    let mut enrichment = Enrichment::default();
-    for (creator, looked_up, outcome) in results {
-        enrichment.lookups += looked_up as usize;
-        match outcome {
-            Ok(()) => enrichment.creators.push(creator),
-            Err(e) => enrichment.failures.push((creator, e)),
-        }
-    }
-    enrichment
 }
 
 fn value_to_string(v: &Value) -> Option<String> {
@@ -317,8 +238,8 @@ fn truthy(v: &Value) -> bool {
 mod tests {
     use super::*;
 
-    const FIXTURE: &str = include_str!("../../tests/fixtures/v1_tiktok_search_keyword.json");
-    const PROFILE: &str = include_str!("../../tests/fixtures/v1_tiktok_profile.json");
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/v1_tiktok_search_keyword.json");
+    const PROFILE: &str = include_str!("../../../tests/fixtures/v1_tiktok_profile.json");
 
     #[test]
     fn parses_the_documented_keyword_page() {
@@ -382,10 +303,11 @@ mod tests {
             bio_link: "mailto:booking@peter.tv".into(),
             followers: Some(99),
             verified: Some(false),
+            ..Profile::default()
         });
         assert_eq!(creator.emails, vec!["Hello@peter.tv", "booking@peter.tv"]);
         assert_eq!(creator.followers, 99);
         assert!(creator.verified, "verified from search is kept");
-        assert!(parse_profile(b"{}").unwrap() == Profile::default());
+        assert_eq!(parse_profile(b"{}").unwrap(), Profile { credits: 1, ..Profile::default() }, "one credit when the answer does not say");
     }
 }

@@ -1,0 +1,60 @@
+//! The one place a job's status changes. Each change updates the job and its campaign in the same
+//! transaction, so the campaign list always agrees with its runs (see `db::campaigns::refresh_status`).
+//! Every change is guarded by the job still being live, so a late or duplicate caller changes nothing.
+
+use crate::{
+    db::{self, jobs::NewJob, jobs::StepOutcome, Db},
+    shared::JobStatus,
+};
+use anyhow::Context;
+use sqlx::AnyConnection;
+
+pub const TIMEOUT_MESSAGE: &str = "The search took too long and was stopped.";
+pub const CANCELLED_MESSAGE: &str = "You cancelled this search.";
+
+/// Stores a new `pending` job (and its lanes); its campaign becomes `active`.
+pub async fn open(db: &Db, job: NewJob<'_>) -> anyhow::Result<()> {
+    let mut tx = db.begin().await.context("Failed to begin")?;
+    let campaign_id = job.campaign_id.to_string();
+    db::jobs::insert(&mut tx, job).await.context("Failed to store the job")?;
+    db::campaigns::refresh_status(&mut tx, &campaign_id).await.context("Failed to update the campaign")?;
+    tx.commit().await.context("Failed to commit the new job")
+}
+
+/// Records a step's outcome inside the step's transaction; when it completes the job, the campaign
+/// follows in the same transaction.
+pub async fn record_step(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, outcome: StepOutcome<'_>) -> anyhow::Result<()> {
+    let terminal = outcome.status.is_terminal();
+    db::jobs::save_step(conn, job_id, outcome).await.context("Failed to advance the job")?;
+    if terminal {
+        db::campaigns::refresh_status(conn, campaign_id).await.context("Failed to update the campaign")?;
+    }
+    Ok(())
+}
+
+/// Ends a live job as `error` with the sentence the marketer sees. False if it had already ended.
+pub async fn fail(db: &Db, job_id: &str, campaign_id: &str, message: &str) -> anyhow::Result<bool> {
+    end(db, job_id, campaign_id, JobStatus::Error, message).await
+}
+
+/// Ends a live job that passed its deadline. False if it had already ended.
+pub async fn time_out(db: &Db, job_id: &str, campaign_id: &str) -> anyhow::Result<bool> {
+    end(db, job_id, campaign_id, JobStatus::Timeout, TIMEOUT_MESSAGE).await
+}
+
+/// Stops a live job at the marketer's request; what it found so far is kept. False if it had
+/// already ended.
+pub async fn cancel(db: &Db, job_id: &str, campaign_id: &str) -> anyhow::Result<bool> {
+    end(db, job_id, campaign_id, JobStatus::Cancelled, CANCELLED_MESSAGE).await
+}
+
+async fn end(db: &Db, job_id: &str, campaign_id: &str, status: JobStatus, message: &str) -> anyhow::Result<bool> {
+    debug_assert!(status.is_terminal());
+    let mut tx = db.begin().await.context("Failed to begin")?;
+    let ended = db::jobs::finish(&mut tx, job_id, status, Some(message)).await.context("Failed to end the job")?;
+    if ended {
+        db::campaigns::refresh_status(&mut tx, campaign_id).await.context("Failed to update the campaign")?;
+    }
+    tx.commit().await.context("Failed to commit the job's end")?;
+    Ok(ended)
+}

@@ -1,0 +1,77 @@
+//! The one publisher of job steps, used by create, step and sweeper: the message body, its
+//! deduplication id, retries and failure callback are decided here and nowhere else.
+
+use super::StepMessage;
+use crate::{
+    db::{self, jobs::JobRow},
+    qstash::client::{PublishError, PublishOptions},
+    startup::AppState,
+};
+use std::time::Duration;
+
+/// Which publish of a step this is; it decides the deduplication id.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Publish {
+    /// The step's one regular message: re-publishing it (after a crash, by the sweeper) is a no-op
+    /// while QStash remembers the id.
+    Step,
+    /// The `n`-th rate-limit retry of the step: a new message that must not be deduplicated away.
+    RateLimitRetry(i64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishStepError {
+    #[error(transparent)]
+    Queue(#[from] PublishError),
+    #[error("could not store the message id: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The deduplication id of a step message.
+pub fn dedup_id(job_id: &str, step: i64, publish: Publish) -> String {
+    match publish {
+        Publish::Step => format!("job-{job_id}-step-{step}"),
+        Publish::RateLimitRetry(attempt) => format!("job-{job_id}-step-{step}-rl-{attempt}"),
+    }
+}
+
+/// Publishes `step` of `job_id` (after `delay`) and remembers the message id on the job. Returns the
+/// message id (the first one's when QStash deduplicated the publish).
+pub async fn publish_step(
+    state: &AppState,
+    job_id: &str,
+    step: i64,
+    delay: Option<Duration>,
+    publish: Publish,
+) -> Result<String, PublishStepError> {
+    let body = serde_json::to_value(StepMessage { job_id: job_id.to_string(), step: Some(step) }).expect("serializable");
+    let options = PublishOptions {
+        delay,
+        retries: Some(state.config.qstash.retries),
+        deduplication_id: Some(dedup_id(job_id, step, publish)),
+        failure_callback: Some(state.urls.failure_callback()),
+    };
+    let published = state.qstash.publish_json(&state.urls.webhook(), &body, &options).await?;
+    if !published.deduplicated {
+        db::jobs::set_message_id(&state.db, job_id, &published.message_id).await?;
+    }
+    Ok(published.message_id)
+}
+
+/// Re-publishes the job's current step (deduplicated if it was published), keeping any planned pause.
+pub async fn republish_current(state: &AppState, job: &JobRow) -> Result<(), PublishStepError> {
+    let wait = job.resume_at - db::now_ms();
+    let delay = (wait > 0).then(|| Duration::from_millis(wait as u64));
+    publish_step(state, &job.id, job.step, delay, Publish::Step).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_publish_of_a_step_has_its_own_dedup_id() {
+        assert_eq!(dedup_id("j", 3, Publish::Step), "job-j-step-3");
+        assert_eq!(dedup_id("j", 3, Publish::RateLimitRetry(2)), "job-j-step-3-rl-2");
+    }
+}

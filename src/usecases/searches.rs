@@ -1,0 +1,140 @@
+//! Searches (runs): start one on a platform, by keywords or similar to an account; read its status.
+
+use super::{campaigns, Owner, UseCaseError};
+use crate::{
+    db::{self, jobs::JobRow},
+    domain::{Keywords, SearchSpec, TargetResults, TargetUsername},
+    jobs::{
+        create::{self, StartedJob},
+        lifecycle,
+    },
+    providers::Providers,
+    shared::{JobStatus, JobView, Platform, SearchKind},
+    startup::AppState,
+};
+
+/// A start request as the API receives it (the original system's shape): `keywords` for a keyword
+/// search or `targetUsername` for a similar search, never both.
+#[derive(Debug, Default)]
+pub struct StartRequest {
+    pub campaign_id: Option<String>,
+    pub keywords: Option<Vec<String>>,
+    pub target_username: Option<String>,
+    pub target_results: Option<serde_json::Value>,
+}
+
+/// A validated start request.
+#[derive(Debug)]
+pub struct NewSearch {
+    pub campaign_id: String,
+    pub platform: Platform,
+    pub spec: SearchSpec,
+    pub target: TargetResults,
+}
+
+/// Validates a request to search `platform`; `kind` is set when the route itself names the kind
+/// (`/api/scraping/{platform}-similar`).
+pub fn parse(platform: Platform, kind: Option<SearchKind>, request: StartRequest) -> Result<NewSearch, UseCaseError> {
+    let invalid = |m: &str| UseCaseError::Invalid(m.to_string());
+    let campaign_id = request.campaign_id.filter(|c| !c.trim().is_empty()).ok_or_else(|| invalid("campaignId is required."))?;
+    let spec = match (request.keywords, request.target_username, kind) {
+        (Some(_), Some(_), _) => return Err(invalid("Give either keywords or a targetUsername, not both.")),
+        (Some(_), None, Some(SearchKind::Similar)) | (None, None, Some(SearchKind::Similar)) => {
+            return Err(invalid("A similar search needs a targetUsername."))
+        }
+        (Some(keywords), None, _) => SearchSpec::Keywords(Keywords::parse(&keywords).map_err(UseCaseError::Invalid)?),
+        (None, Some(username), _) => SearchSpec::Similar(TargetUsername::parse(&username, platform).map_err(UseCaseError::Invalid)?),
+        (None, None, _) => return Err(invalid("Give keywords (a keyword search) or a targetUsername (a similar search).")),
+    };
+    let target = match request.target_results {
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+            .ok_or_else(|| invalid("targetResults must be a whole number."))?,
+        // A numeric string is accepted because the original API accepted it.
+        Some(serde_json::Value::String(s)) => s.trim().parse::<i64>().map_err(|_| invalid("targetResults must be a number."))?,
+        None | Some(serde_json::Value::Null) => return Err(invalid("targetResults is required.")),
+        Some(_) => return Err(invalid("targetResults must be a number.")),
+    };
+    let target = TargetResults::parse(target, spec.kind()).map_err(UseCaseError::Invalid)?;
+    if !Providers::supports(platform, spec.kind()) {
+        return Err(UseCaseError::Invalid(format!(
+            "{} {} searches are not available yet.",
+            platform.label(),
+            match spec.kind() {
+                SearchKind::Keywords => "keyword",
+                SearchKind::Similar => "similar-creator",
+            }
+        )));
+    }
+    Ok(NewSearch { campaign_id, platform, spec, target })
+}
+
+/// Starts a validated search in one of the owner's campaigns.
+pub async fn start(state: &AppState, owner: &Owner, search: NewSearch) -> Result<StartedJob, UseCaseError> {
+    campaigns::find(state, owner, &search.campaign_id).await?;
+    create::start(state, owner, &search).await.map_err(|e| match e {
+        create::CreateJobError::QueueUnavailable(e) => UseCaseError::QueueUnavailable(e),
+        create::CreateJobError::Unexpected(e) => UseCaseError::Unexpected(e),
+    })
+}
+
+/// A run's status, as the progress bar and `GET /api/scraping/{platform}?jobId=` show it.
+pub async fn status(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobView, UseCaseError> {
+    Ok(find(state, owner, job_id).await?.view())
+}
+
+/// Stops one of the owner's live runs: no further step runs and what it found is kept. Cancelling
+/// a cancelled run again is fine; a run that already ended otherwise cannot be cancelled.
+pub async fn cancel(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobView, UseCaseError> {
+    let job = find(state, owner, job_id).await?;
+    if !lifecycle::cancel(&state.db, &job.id, &job.campaign_id).await? {
+        let job = find(state, owner, job_id).await?;
+        if job.status() != JobStatus::Cancelled {
+            return Err(UseCaseError::Conflict("This search has already finished."));
+        }
+    }
+    tracing::info!(job_id, "search cancelled");
+    status(state, owner, job_id).await
+}
+
+pub(super) async fn find(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobRow, UseCaseError> {
+    db::jobs::find_owned(&state.db, owner.user_id(), job_id).await?.ok_or(UseCaseError::NotFound("Job not found."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(keywords: Option<&[&str]>, username: Option<&str>, target: serde_json::Value) -> StartRequest {
+        StartRequest {
+            campaign_id: Some("c".into()),
+            keywords: keywords.map(|k| k.iter().map(|s| s.to_string()).collect()),
+            target_username: username.map(str::to_string),
+            target_results: Some(target),
+        }
+    }
+
+    fn error(result: Result<NewSearch, UseCaseError>) -> String {
+        result.expect_err("invalid").to_string()
+    }
+
+    #[test]
+    fn exactly_one_of_keywords_and_target_username() {
+        assert!(error(parse(Platform::Tiktok, None, request(Some(&["a"]), Some("maya"), json!(1000)))).contains("not both"));
+        assert!(error(parse(Platform::Tiktok, None, request(None, None, json!(1000)))).contains("targetUsername"));
+        assert!(
+            error(parse(Platform::Tiktok, Some(SearchKind::Similar), request(Some(&["a"]), None, json!(100)))).contains("targetUsername")
+        );
+        let search = parse(Platform::Tiktok, None, request(Some(&["a"]), None, json!("2000"))).unwrap();
+        assert_eq!((search.spec.kind(), search.target.get()), (SearchKind::Keywords, 2000));
+    }
+
+    #[test]
+    fn targets_follow_the_kind() {
+        assert!(error(parse(Platform::Tiktok, None, request(Some(&["a"]), None, json!(100)))).contains("between 1000 and 5000"));
+        assert!(error(parse(Platform::Tiktok, None, request(Some(&["a"]), None, json!(1500.5)))).contains("whole number"));
+        assert!(error(parse(Platform::Tiktok, None, request(None, Some("@maya"), json!(5000)))).contains("between 100 and 1000"));
+    }
+}
