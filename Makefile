@@ -24,7 +24,7 @@ POSTGRES_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 # shared by several checkouts can never pair one checkout's binary with another's wasm.
 SERVER_BIN := target/scout
 
-.PHONY: run test setup tools node-deps chromium postgres build test-unit test-integration test-e2e bench
+.PHONY: run test setup tools node-deps chromium postgres build release test-unit test-integration test-e2e bench
 
 run: setup build
 	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
@@ -72,9 +72,20 @@ postgres:
 	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%'" \
 	  | while read -r db; do psql "$(POSTGRES_ADMIN_URL)" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null; done
 
+# The binary is replaced by a rename, never overwritten in place, so a running `make run` keeps its
+# file and a second build (or `make test`) in the same checkout does not fail with "Text file busy".
 build:
 	cargo leptos build
-	cp "$(CARGO_TARGET_DIR)/debug/scout" $(SERVER_BIN)
+	$(call install-server,debug)
+
+# Optimised build (what `make bench` measures); it replaces target/scout and target/site the same way.
+release: setup
+	cargo leptos build --release
+	$(call install-server,release)
+
+define install-server
+	cp "$(CARGO_TARGET_DIR)/$(1)/scout" "$(SERVER_BIN).tmp.$$$$" && mv -f "$(SERVER_BIN).tmp.$$$$" $(SERVER_BIN)
+endef
 
 test-unit:
 	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo test --no-default-features --features ssr --lib
@@ -88,6 +99,6 @@ test-e2e:
 	cd end2end && SCOUT_BIN="$(CURDIR)/$(SERVER_BIN)" E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	  npx playwright test
 
-# Times a 5,000-creator job on the default (realistic) simulator latency; writes BENCHMARKS.md numbers.
-bench: setup build
+# Times a 5,000-creator job on the default (realistic) simulator latency with the optimised build.
+bench: release
 	scripts/bench-job.sh
