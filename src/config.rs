@@ -76,9 +76,16 @@ pub struct JobsConfig {
     pub timeout: Duration,
     pub stall_after: Duration,
     pub sweep_interval: Duration,
-    pub enrich_concurrency: usize,
+    /// Provider calls (pages and profile lookups) of one job in flight at most.
+    pub provider_concurrency: usize,
     /// Wait after a provider 429 without a usable `Retry-After`.
     pub rate_limit_delay: Duration,
+    /// New creators after which a step stops paging (its lookups then finish and it commits).
+    pub step_creators: usize,
+    /// Time after which a step stops paging (and, at twice this, starts no more lookups), so a step
+    /// ends well inside the delivery timeout. With the embedded server it is at most a quarter of
+    /// that timeout.
+    pub step_budget: Duration,
 }
 
 impl Config {
@@ -152,11 +159,27 @@ impl Config {
             timeout: Duration::from_secs(60 * parse_or::<u64>(&get, "SCOUT_JOB_TIMEOUT_MINUTES", 120)?),
             stall_after: Duration::from_secs(parse_or(&get, "SCOUT_STALL_AFTER_SECS", 300)?),
             sweep_interval: Duration::from_secs(parse_or(&get, "SCOUT_SWEEP_INTERVAL_SECS", 30)?),
-            enrich_concurrency: parse_or(&get, "SCOUT_ENRICH_CONCURRENCY", 8)?,
+            // SCOUT_ENRICH_CONCURRENCY is the first release's name for it.
+            provider_concurrency: match get("SCOUT_PROVIDER_CONCURRENCY") {
+                Some(_) => parse_or(&get, "SCOUT_PROVIDER_CONCURRENCY", 8)?,
+                None => parse_or(&get, "SCOUT_ENRICH_CONCURRENCY", 8)?,
+            },
             rate_limit_delay: Duration::from_secs(parse_or(&get, "SCOUT_RATE_LIMIT_DELAY_SECS", 30)?),
+            step_creators: parse_or(&get, "SCOUT_STEP_CREATORS", 160)?,
+            step_budget: Duration::from_secs(parse_or(&get, "SCOUT_STEP_BUDGET_SECS", 20)?),
         };
-        if jobs.enrich_concurrency == 0 {
-            return Err(invalid("SCOUT_ENRICH_CONCURRENCY", "must be at least 1"));
+        if jobs.step_creators == 0 {
+            return Err(invalid("SCOUT_STEP_CREATORS", "must be at least 1"));
+        }
+        if jobs.step_budget.is_zero() {
+            return Err(invalid("SCOUT_STEP_BUDGET_SECS", "must be at least 1"));
+        }
+        let mut jobs = jobs;
+        if embedded {
+            jobs.step_budget = jobs.step_budget.min(dev_qstash.delivery_timeout / 4);
+        }
+        if jobs.provider_concurrency == 0 {
+            return Err(invalid("SCOUT_PROVIDER_CONCURRENCY", "must be at least 1"));
         }
         Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, simulator, jobs })
     }
@@ -221,5 +244,14 @@ mod tests {
         assert!(config(&[("DATABASE_URL", "mysql://x")]).is_err());
         assert!(config(&[("SIMULATOR_LATENCY_MS", "fast")]).is_err());
         assert!(config(&[("SCRAPECREATORS_API_URL", "https://api.scrapecreators.com")]).is_err());
+        assert!(config(&[("SCOUT_STEP_CREATORS", "0")]).is_err());
+        assert!(config(&[("SCOUT_STEP_BUDGET_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn a_step_fits_well_inside_a_delivery() {
+        assert_eq!(config(&[]).unwrap().jobs.step_budget, Duration::from_secs(20));
+        let tight = config(&[("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "3")]).unwrap();
+        assert_eq!(tight.jobs.step_budget, Duration::from_millis(750));
     }
 }

@@ -44,6 +44,11 @@ pub struct Keywords(Vec<String>);
 
 impl Keywords {
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
+        let too_many = || format!("Use at most {MAX_KEYWORDS} keywords per search.");
+        // A list far past the limit is refused before any work is done on it.
+        if raw.len() > MAX_KEYWORDS * 10 {
+            return Err(too_many());
+        }
         let mut keywords: Vec<String> = Vec::new();
         for keyword in raw {
             let keyword = keyword.as_ref().split_whitespace().collect::<Vec<_>>().join(" ");
@@ -55,13 +60,13 @@ impl Keywords {
             }
             if !keywords.iter().any(|k| k.to_lowercase() == keyword.to_lowercase()) {
                 keywords.push(keyword);
+                if keywords.len() > MAX_KEYWORDS {
+                    return Err(too_many());
+                }
             }
         }
         if keywords.is_empty() {
             return Err("Add at least one keyword.".into());
-        }
-        if keywords.len() > MAX_KEYWORDS {
-            return Err(format!("Use at most {MAX_KEYWORDS} keywords per search."));
         }
         Ok(Self(keywords))
     }
@@ -192,6 +197,10 @@ mod tests {
         let eleven: Vec<String> = (0..11).map(|i| format!("k{i}")).collect();
         assert!(Keywords::parse(&eleven).is_err());
         assert!(Keywords::parse(&eleven[..10]).is_ok());
+        let flood: Vec<String> = (0..200_000).map(|i| i.to_string()).collect();
+        assert!(Keywords::parse(&flood).unwrap_err().contains("at most 10"));
+        // Repeats of the same keyword are merged, not counted.
+        assert!(Keywords::parse(&vec!["a"; 50]).is_ok());
     }
 
     #[test]

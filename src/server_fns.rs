@@ -1,7 +1,7 @@
 //! Leptos server functions used by the pages. Each is a thin shell over the same code the JSON API
 //! uses, so validation and behaviour are identical.
 
-use crate::shared::{CampaignDetail, CampaignView, CreatorPage, JobView};
+use crate::shared::{CampaignDetail, CampaignView, CreatorPage, JobView, Platform};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -55,10 +55,15 @@ pub async fn get_campaign(id: String) -> Result<CampaignDetail, ServerFnError> {
 
 /// Starts a keyword search on `platform`; `keywords` is the text of the keyword box (comma-separated).
 #[server]
-pub async fn start_search(campaign_id: String, platform: String, keywords: String, target_results: u32) -> Result<String, ServerFnError> {
+pub async fn start_search(
+    campaign_id: String,
+    platform: Platform,
+    keywords: String,
+    target_results: u32,
+    expand_keywords: bool,
+) -> Result<String, ServerFnError> {
     use crate::{
         domain::Keywords,
-        shared::Platform,
         usecases::searches::{self, StartRequest},
     };
     let state = state()?;
@@ -67,8 +72,8 @@ pub async fn start_search(campaign_id: String, platform: String, keywords: Strin
         keywords: Some(Keywords::split_input(&keywords)),
         target_username: None,
         target_results: Some(target_results.into()),
+        expand_keywords: Some(expand_keywords),
     };
-    let platform = Platform::parse(&platform).ok_or_else(|| ServerFnError::new("Pick TikTok, Instagram or YouTube."))?;
     let search = searches::parse(platform, None, request).map_err(user_error)?;
     Ok(searches::start(&state, &owner(), search).await.map_err(user_error)?.job_id)
 }

@@ -66,6 +66,11 @@ test('a marketer searches YouTube and Instagram from the same campaign', async (
 
   // The campaign lists runs of both platforms.
   await expect(page.getByTestId('run-platform')).toHaveText(['Instagram', 'YouTube']);
+  await expectAccessible(page);
+  // The campaign list, now with a campaign card on it.
+  await page.goto('/');
+  await expect(page.getByText('Cross-platform launch')).toBeVisible();
+  await expectAccessible(page);
   expect(consoleErrors).toEqual([]);
 });
 

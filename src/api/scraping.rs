@@ -44,6 +44,7 @@ struct StartBody {
     keywords: Option<Vec<String>>,
     target_username: Option<String>,
     target_results: Option<Value>,
+    expand_keywords: Option<bool>,
 }
 
 async fn start(
@@ -58,6 +59,7 @@ async fn start(
         keywords: body.keywords,
         target_username: body.target_username,
         target_results: body.target_results,
+        expand_keywords: body.expand_keywords,
     };
     let search = searches::parse(platform, kind, request)?;
     let started = searches::start(&state, &owner, search).await?;
@@ -80,9 +82,13 @@ async fn status(
     Path(platform): Path<String>,
     ApiQuery(q): ApiQuery<StatusQuery>,
 ) -> Result<Json<JobView>, ApiError> {
-    route_platform(&platform)?;
+    let (platform, _) = route_platform(&platform)?;
     let job_id = q.job_id.filter(|j| !j.trim().is_empty()).ok_or_else(|| ApiError::BadRequest("jobId is required.".into()))?;
-    Ok(Json(searches::status(&state, &owner, &job_id).await?))
+    let job = searches::status(&state, &owner, &job_id).await?;
+    if job.platform != platform {
+        return Err(ApiError::NotFound(format!("No {} search with this jobId.", platform.label())));
+    }
+    Ok(Json(job))
 }
 
 async fn cancel(State(state): State<AppState>, owner: Owner, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {

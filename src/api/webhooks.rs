@@ -2,7 +2,6 @@
 //! anything is parsed; a forged or tampered request changes nothing.
 
 use crate::{
-    db,
     error::ApiError,
     jobs::{
         lifecycle,
@@ -85,16 +84,9 @@ async fn failed(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         .and_then(|b| STANDARD.decode(b).ok())
         .and_then(|b| serde_json::from_slice::<StepMessage>(&b).ok())
         .ok_or_else(|| ApiError::BadRequest("The failure callback carries no job step.".into()))?;
-    let job = db::jobs::find(&state.db, &source.job_id).await?;
-    let Some(job) = job else {
-        return Ok(Json(json!({ "status": "ignored", "reason": "unknown job" })));
-    };
-    if source.step.is_some_and(|step| step != job.step) {
-        // A late failure of a step the job already got past (e.g. a sweeper re-publish succeeded).
-        return Ok(Json(json!({ "status": "ignored", "reason": "stale step" })));
-    }
-    let message = job.last_error.clone().unwrap_or_else(|| "The search kept failing and was stopped. Please try again later.".to_string());
-    let ended = lifecycle::fail(&state.db, &job.id, &job.campaign_id, &message).await?;
-    tracing::warn!(job_id = %job.id, status = ?callback.status, ended, "retries exhausted");
-    Ok(Json(json!({ "status": if ended { "failed" } else { "ignored" } })))
+    tracing::warn!(job_id = %source.job_id, step = ?source.step, status = ?callback.status, "QStash gave up on a step");
+    Ok(Json(match lifecycle::fail_after_retries(&state.db, &source).await? {
+        Ok(()) => json!({ "status": "failed" }),
+        Err(reason) => json!({ "status": "ignored", "reason": reason }),
+    }))
 }

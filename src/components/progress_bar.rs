@@ -26,6 +26,7 @@ pub fn ProgressBar(job: JobView) -> impl IntoView {
             <div
                 class="h-3 w-full overflow-hidden rounded-full bg-slate-200"
                 role="progressbar"
+                aria-label="Search progress"
                 aria-valuemin="0"
                 aria-valuemax="100"
                 aria-valuenow=job.progress.to_string()

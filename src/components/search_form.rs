@@ -18,6 +18,7 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
     let platform = RwSignal::new(Platform::Tiktok);
     let keywords = RwSignal::new(String::new());
     let target = RwSignal::new(MIN_TARGET);
+    let expand = RwSignal::new(true);
     let start = ServerAction::<StartSearch>::new();
     let parsed = move || Keywords::split_input(&keywords.get());
     let local_error = RwSignal::new(None::<String>);
@@ -37,9 +38,10 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                 local_error.set(None);
                 start.dispatch(StartSearch {
                     campaign_id: campaign_id.clone(),
-                    platform: platform.get_untracked().as_str().to_string(),
+                    platform: platform.get_untracked(),
                     keywords: keywords.get_untracked(),
                     target_results: target.get_untracked(),
+                    expand_keywords: expand.get_untracked(),
                 });
             }
         }
@@ -128,6 +130,12 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                     <span>{format_count(MAX_TARGET as i64)}</span>
                 </div>
             </div>
+            <label class="flex items-start gap-2 text-sm text-slate-700">
+                <input type="checkbox" data-testid="expand-keywords" class="mt-0.5 h-4 w-4 rounded border-slate-300 accent-indigo-600"
+                    prop:checked=move || expand.get()
+                    on:change=move |ev| expand.set(event_target_checked(&ev))/>
+                <span>"If the search runs dry, add the hashtags found most often (up to 5)"</span>
+            </label>
             {move || error().map(|message| view! {
                 <p role="alert" class="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700">{message}</p>
             })}

@@ -98,6 +98,12 @@ pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, p
     Ok(done.rows_affected() == 1)
 }
 
+/// The hashtags of a job's creators (JSON lists), for keyword expansion.
+pub async fn hashtags_for_job(conn: &mut AnyConnection, job_id: &str) -> sqlx::Result<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT hashtags FROM creators WHERE job_id = $1").bind(job_id).fetch_all(&mut *conn).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
 pub async fn count_for_job(conn: &mut AnyConnection, job_id: &str) -> sqlx::Result<i64> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM creators WHERE job_id = $1").bind(job_id).fetch_one(&mut *conn).await?;
     Ok(n)

@@ -31,6 +31,10 @@ pub struct JobRow {
     pub waiting_reason: Option<String>,
     /// What the run has cost so far.
     pub credits_used: i64,
+    /// Whether the run may add keywords from its hashtags when its own run out (0/1).
+    pub expand_keywords: i64,
+    /// The keywords it added (JSON list), once it has.
+    pub added_keywords: Option<String>,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub created_at: i64,
@@ -107,7 +111,7 @@ pub struct LaneRow {
 
 const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    resume_at, waiting_reason, credits_used, started_at, completed_at, created_at, updated_at";
+    resume_at, waiting_reason, credits_used, expand_keywords, added_keywords, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -121,6 +125,7 @@ pub struct NewJob<'a> {
     pub target_username: Option<&'a str>,
     pub target_results: u32,
     pub timeout_at: i64,
+    pub expand_keywords: bool,
 }
 
 /// Inserts a `pending` job and one lane per keyword and source.
@@ -128,8 +133,8 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     let now = now_ms();
     sqlx::query(
         "INSERT INTO scraping_jobs (id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results,
-            status, timeout_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10)",
+            status, timeout_at, created_at, updated_at, expand_keywords)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10, $11)",
     )
     .bind(job.id)
     .bind(job.user_id)
@@ -141,14 +146,20 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     .bind(job.target_results as i64)
     .bind(job.timeout_at)
     .bind(now)
+    .bind(job.expand_keywords as i64)
     .execute(&mut *conn)
     .await?;
+    add_lanes(conn, job.id, 0, job.keywords, job.sources).await
+}
+
+/// Adds one lane per keyword and source, numbered from `first`.
+pub async fn add_lanes(conn: &mut AnyConnection, job_id: &str, first: i64, keywords: &[String], sources: &[&str]) -> sqlx::Result<()> {
     let lanes: Vec<(String, String)> =
-        job.keywords.iter().flat_map(|keyword| job.sources.iter().map(|source| (keyword.clone(), source.to_string()))).collect();
-    for (lane, (keyword, source)) in lanes.into_iter().enumerate() {
+        keywords.iter().flat_map(|keyword| sources.iter().map(|source| (keyword.clone(), source.to_string()))).collect();
+    for (offset, (keyword, source)) in lanes.into_iter().enumerate() {
         sqlx::query("INSERT INTO job_lanes (job_id, lane, keyword, source, cursor, runs, exhausted) VALUES ($1, $2, $3, $4, NULL, 0, 0)")
-            .bind(job.id)
-            .bind(lane as i64)
+            .bind(job_id)
+            .bind(first + offset as i64)
             .bind(keyword)
             .bind(source)
             .execute(&mut *conn)
@@ -160,6 +171,12 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
 /// Any job, for the job engine (QStash deliveries carry no user).
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<JobRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE id = $1")).bind(id).fetch_optional(db).await
+}
+
+/// Whether a job has ended (or no longer exists): a running step stops spending.
+pub async fn is_finished(db: &Db, id: &str) -> sqlx::Result<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM scraping_jobs WHERE id = $1").bind(id).fetch_optional(db).await?;
+    Ok(row.is_none_or(|(status,)| JobStatus::parse(&status).is_none_or(JobStatus::is_terminal)))
 }
 
 /// A job of `user_id`; another user's job is as good as missing.
@@ -280,12 +297,31 @@ pub async fn claim_step(conn: &mut AnyConnection, id: &str, step: i64) -> sqlx::
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn save_lane(conn: &mut AnyConnection, job_id: &str, lane: i64, cursor: Option<&str>, exhausted: bool) -> sqlx::Result<()> {
-    sqlx::query("UPDATE job_lanes SET cursor = $1, exhausted = $2, runs = runs + 1 WHERE job_id = $3 AND lane = $4")
+/// Moves a lane past `pages` pages read in a step.
+pub async fn save_lane(
+    conn: &mut AnyConnection,
+    job_id: &str,
+    lane: i64,
+    cursor: Option<&str>,
+    exhausted: bool,
+    pages: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE job_lanes SET cursor = $1, exhausted = $2, runs = runs + $5 WHERE job_id = $3 AND lane = $4")
         .bind(cursor)
         .bind(exhausted as i64)
         .bind(job_id)
         .bind(lane)
+        .bind(pages)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Remembers the keywords a run added to itself.
+pub async fn set_added_keywords(conn: &mut AnyConnection, id: &str, added: &[String]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scraping_jobs SET added_keywords = $1 WHERE id = $2")
+        .bind(serde_json::to_string(added).unwrap_or_else(|_| "[]".into()))
+        .bind(id)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -302,6 +338,8 @@ pub struct StepOutcome<'a> {
     pub progress: i64,
     pub status: JobStatus,
     pub note: Option<&'a str>,
+    /// Why the job ended, when the step ends it as `error`.
+    pub error: Option<&'a str>,
 }
 
 pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<'_>) -> sqlx::Result<()> {
@@ -309,7 +347,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     let completed_at = outcome.status.is_terminal().then_some(now);
     sqlx::query(
         "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2, progress = $3, status = $4,
-            note = $5, completed_at = $6, last_error = NULL, updated_at = $7, resume_at = $8, waiting_reason = $10,
+            note = $5, completed_at = $6, last_error = $12, updated_at = $7, resume_at = $8, waiting_reason = $10,
             credits_used = credits_used + $11
          WHERE id = $9",
     )
@@ -324,6 +362,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(id)
     .bind(outcome.waiting_reason.map(WaitingReason::as_str))
     .bind(outcome.credits_added as i64)
+    .bind(outcome.error)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -47,6 +47,7 @@ pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Resul
             target_username,
             target_results: search.target.get(),
             timeout_at,
+            expand_keywords: search.expand_keywords,
         },
     )
     .await?;

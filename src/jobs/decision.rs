@@ -1,124 +1,90 @@
 //! What a step does with what the provider answered: a pure function, apart from the I/O, so the
-//! failure policy can be read (and tested) in one place.
+//! failure policy can be read (and tested) in one place. The rule of thumb: a step that made progress
+//! keeps it; a step that made none applies the error's policy (pause, retry, fail).
 
-use crate::providers::{enrich::Enrichment, Creator, ProviderError};
+use crate::providers::ProviderError;
 use std::time::Duration;
 
 /// Profile lookups that must fail in one step (and be the majority) before the provider counts as down.
 pub const MIN_FAILURES_FOR_OUTAGE: usize = 3;
 
-/// What the provider answered during a step.
-#[derive(Debug)]
-pub enum StepFacts {
-    /// A search page failed (the most decisive error when several lanes failed).
-    PagesFailed(ProviderError),
-    /// The pages arrived and their new creators went through profile enrichment.
-    Enriched(Enrichment),
+/// What the provider answered during a step (see `gather::Gathered`).
+#[derive(Debug, Default)]
+pub struct StepFacts<'a> {
+    /// The most decisive error a search page answered; paging stopped there.
+    pub page_error: Option<&'a ProviderError>,
+    /// Creators ready to save (enriched, needing no lookup, or vanished).
+    pub ready: usize,
+    /// Lookups that kept failing or were not sent after a 429.
+    pub failures: Vec<&'a ProviderError>,
+    /// Profile lookups sent.
+    pub lookups: usize,
+    /// Lookups not sent because the step ran out of time.
+    pub unsent: usize,
+    /// Pages that can be committed even if the failed creators are dropped: per lane, the pages read
+    /// before the first one with a failed creator.
+    pub clean_pages: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub enum Decision {
-    /// Commit the pages and these creators (a few whose profile kept failing are kept as found).
-    Save { creators: Vec<Creator> },
-    /// A profile lookup was rate limited: keep the creators already enriched but leave the cursors
-    /// (no page counted), and run the step again after the pause; saved creators are then skipped.
-    SavePartialAndPause { creators: Vec<Creator>, after: Duration },
-    /// Rate limited with nothing to keep: the same step again after the pause.
+    /// Commit every page read and every creator; those whose lookup kept failing are kept as found.
+    SaveAll,
+    /// The step was cut short after it made progress (the provider failed or rate-limited us, or
+    /// time ran out): commit the ready creators and the clean pages, drop the other creators (their
+    /// pages are read again later), and run the next step at once or after `pause`.
+    SaveProgress { pause: Option<Duration> },
+    /// Rate limited before any progress: the same step again after the pause.
     Pause { after: Duration },
-    /// The provider is failing: the webhook answers 5xx and QStash retries the step with backoff.
+    /// The provider is failing and nothing was gained: the webhook answers 5xx and QStash retries.
     Retry(ProviderError),
     /// The provider refused for good (bad key, no credits): the job ends with this error's message.
-    Fail(ProviderError),
+    /// With `save_progress`, the ready creators and clean pages are committed first (they are paid for).
+    Fail { error: ProviderError, save_progress: bool },
 }
 
 /// `default_pause` is the wait after a 429 that gave no usable `Retry-After`.
-pub fn decide(facts: StepFacts, default_pause: Duration) -> Decision {
-    let mut enrichment = match facts {
-        StepFacts::PagesFailed(error) => return on_error(error, default_pause),
-        StepFacts::Enriched(enrichment) => enrichment,
-    };
-    if let Some(index) = enrichment.failures.iter().position(|(_, e)| e.is_terminal()) {
-        return Decision::Fail(enrichment.failures.swap_remove(index).1);
+pub fn decide(facts: &StepFacts, default_pause: Duration) -> Decision {
+    let errors = || facts.page_error.into_iter().chain(facts.failures.iter().copied());
+    let progress = facts.ready > 0 || facts.clean_pages > 0;
+    if let Some(refusal) = errors().find(|e| e.is_terminal()) {
+        return Decision::Fail { error: refusal.clone(), save_progress: progress };
     }
-    // The longest pause any lookup was asked for (lookups skipped after the first 429 carry none).
-    let rate_limited = enrichment
-        .failures
-        .iter()
-        .filter_map(|(_, e)| match e {
+    // The longest pause any call was asked for (lookups skipped after the first 429 carry none).
+    let rate_limited = errors()
+        .filter_map(|e| match e {
             ProviderError::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         })
         .reduce(|a, b| a.max(b))
         .map(|after| after.unwrap_or(default_pause));
     if let Some(after) = rate_limited {
-        return if enrichment.creators.is_empty() {
-            Decision::Pause { after }
-        } else {
-            Decision::SavePartialAndPause { creators: enrichment.creators, after }
-        };
+        return if progress { Decision::SaveProgress { pause: Some(after) } } else { Decision::Pause { after } };
     }
-    let failed = enrichment.failures.len();
+    let failed = facts.failures.len();
     // Most of a real sample failing means the provider is down; one stubborn profile among one or
     // two lookups (near the target) does not.
-    if failed >= MIN_FAILURES_FOR_OUTAGE && failed * 2 > enrichment.lookups {
-        return Decision::Retry(enrichment.failures.swap_remove(0).1);
+    let lookups_down = failed >= MIN_FAILURES_FOR_OUTAGE && failed * 2 > facts.lookups;
+    if let Some(error) = facts.page_error.or(if lookups_down { facts.failures.first().copied() } else { None }) {
+        return if progress { Decision::SaveProgress { pause: None } } else { Decision::Retry(error.clone()) };
     }
-    let mut creators = enrichment.creators;
-    creators.extend(enrichment.failures.into_iter().map(|(creator, _)| creator));
-    Decision::Save { creators }
-}
-
-fn on_error(error: ProviderError, default_pause: Duration) -> Decision {
-    match error {
-        ProviderError::RateLimited { retry_after } => Decision::Pause { after: retry_after.unwrap_or(default_pause) },
-        e if e.is_terminal() => Decision::Fail(e),
-        e => Decision::Retry(e),
+    if facts.unsent > 0 {
+        // Out of time with lookups still queued: keep what is done; if nothing is, the provider is
+        // too slow to make progress and QStash retries later.
+        return if progress {
+            Decision::SaveProgress { pause: None }
+        } else {
+            Decision::Retry(ProviderError::Unavailable("the provider answered too slowly for a step to make progress".into()))
+        };
     }
+    Decision::SaveAll
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::Platform;
 
     const PAUSE: Duration = Duration::from_secs(30);
-
-    fn creator(handle: &str) -> Creator {
-        Creator {
-            platform: Platform::Tiktok,
-            external_id: handle.into(),
-            handle: handle.into(),
-            name: String::new(),
-            followers: 0,
-            bio: String::new(),
-            bio_link: String::new(),
-            emails: vec![],
-            avatar_url: String::new(),
-            verified: false,
-            profile_url: String::new(),
-            post_url: String::new(),
-            views: 0,
-            likes: 0,
-            comments: 0,
-            shares: 0,
-            hashtags: vec![],
-            matched_keyword: String::new(),
-            country: String::new(),
-            category: String::new(),
-            business_email: String::new(),
-            raw: serde_json::Value::Null,
-        }
-    }
-
-    fn enriched(ok: usize, failures: Vec<ProviderError>) -> StepFacts {
-        let lookups = ok + failures.len();
-        StepFacts::Enriched(Enrichment {
-            creators: (0..ok).map(|i| creator(&format!("ok{i}"))).collect(),
-            failures: failures.into_iter().enumerate().map(|(i, e)| (creator(&format!("bad{i}")), e)).collect(),
-            lookups,
-            credits: 0,
-        })
-    }
 
     fn limited(secs: Option<u64>) -> ProviderError {
         ProviderError::RateLimited { retry_after: secs.map(Duration::from_secs) }
@@ -128,61 +94,94 @@ mod tests {
         ProviderError::Unavailable("HTTP 500".into())
     }
 
-    #[test]
-    fn a_clean_step_saves_everything() {
-        assert!(matches!(decide(enriched(20, vec![]), PAUSE), Decision::Save { creators } if creators.len() == 20));
+    fn facts<'a>(page_error: Option<&'a ProviderError>, ready: usize, failures: &'a [ProviderError], clean_pages: usize) -> StepFacts<'a> {
+        StepFacts { page_error, ready, failures: failures.iter().collect(), lookups: ready + failures.len(), unsent: 0, clean_pages }
     }
 
     #[test]
-    fn page_errors_pause_fail_or_retry() {
-        assert!(matches!(decide(StepFacts::PagesFailed(limited(Some(7))), PAUSE), Decision::Pause { after } if after.as_secs() == 7));
-        assert!(matches!(decide(StepFacts::PagesFailed(limited(None)), PAUSE), Decision::Pause { after } if after == PAUSE));
-        assert!(matches!(decide(StepFacts::PagesFailed(ProviderError::OutOfCredits), PAUSE), Decision::Fail(ProviderError::OutOfCredits)));
+    fn a_clean_step_saves_everything() {
+        assert_eq!(decide(&facts(None, 20, &[], 1), PAUSE), Decision::SaveAll);
+        // Pages whose creators were all known already are progress too.
+        assert_eq!(decide(&facts(None, 0, &[], 2), PAUSE), Decision::SaveAll);
+    }
+
+    #[test]
+    fn page_errors_before_any_progress_pause_fail_or_retry() {
+        assert_eq!(decide(&facts(Some(&limited(Some(7))), 0, &[], 0), PAUSE), Decision::Pause { after: Duration::from_secs(7) });
+        assert_eq!(decide(&facts(Some(&limited(None)), 0, &[], 0), PAUSE), Decision::Pause { after: PAUSE });
+        assert_eq!(
+            decide(&facts(Some(&ProviderError::OutOfCredits), 0, &[], 0), PAUSE),
+            Decision::Fail { error: ProviderError::OutOfCredits, save_progress: false }
+        );
         assert!(matches!(
-            decide(StepFacts::PagesFailed(ProviderError::Unauthorized("x".into())), PAUSE),
-            Decision::Fail(ProviderError::Unauthorized(_))
+            decide(&facts(Some(&ProviderError::Unauthorized("x".into())), 0, &[], 0), PAUSE),
+            Decision::Fail { error: ProviderError::Unauthorized(_), .. }
         ));
-        assert!(matches!(decide(StepFacts::PagesFailed(down()), PAUSE), Decision::Retry(ProviderError::Unavailable(_))));
+        assert!(matches!(decide(&facts(Some(&down()), 0, &[], 0), PAUSE), Decision::Retry(ProviderError::Unavailable(_))));
+    }
+
+    #[test]
+    fn page_errors_after_progress_keep_it() {
+        assert_eq!(decide(&facts(Some(&down()), 40, &[], 2), PAUSE), Decision::SaveProgress { pause: None });
+        assert_eq!(
+            decide(&facts(Some(&limited(Some(5))), 40, &[], 2), PAUSE),
+            Decision::SaveProgress { pause: Some(Duration::from_secs(5)) }
+        );
+        // Terminal refusals end the job even after progress, keeping what the step had paid for.
+        assert_eq!(
+            decide(&facts(Some(&ProviderError::OutOfCredits), 40, &[], 2), PAUSE),
+            Decision::Fail { error: ProviderError::OutOfCredits, save_progress: true }
+        );
     }
 
     #[test]
     fn a_terminal_lookup_error_ends_the_job_even_among_successes() {
-        assert!(matches!(
-            decide(enriched(15, vec![down(), ProviderError::OutOfCredits]), PAUSE),
-            Decision::Fail(ProviderError::OutOfCredits)
-        ));
+        assert_eq!(
+            decide(&facts(None, 15, &[down(), ProviderError::OutOfCredits], 0), PAUSE),
+            Decision::Fail { error: ProviderError::OutOfCredits, save_progress: true }
+        );
     }
 
     #[test]
     fn rate_limited_lookups_keep_what_was_enriched_and_wait_the_longest_pause() {
-        match decide(enriched(5, vec![limited(Some(3)), limited(None), limited(Some(9))]), PAUSE) {
-            Decision::SavePartialAndPause { creators, after } => {
-                assert_eq!(creators.len(), 5, "only the enriched ones; the rest are revisited");
-                assert_eq!(after, Duration::from_secs(9));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(decide(enriched(2, vec![limited(None)]), PAUSE), Decision::SavePartialAndPause { after, .. } if after == PAUSE));
-        assert!(matches!(decide(enriched(0, vec![limited(Some(4))]), PAUSE), Decision::Pause { after } if after.as_secs() == 4));
+        let failures = [limited(Some(3)), limited(None), limited(Some(9))];
+        assert_eq!(decide(&facts(None, 5, &failures, 0), PAUSE), Decision::SaveProgress { pause: Some(Duration::from_secs(9)) });
+        assert_eq!(decide(&facts(None, 2, &[limited(None)], 0), PAUSE), Decision::SaveProgress { pause: Some(PAUSE) });
+        assert_eq!(decide(&facts(None, 0, &[limited(Some(4))], 0), PAUSE), Decision::Pause { after: Duration::from_secs(4) });
     }
 
     #[test]
     fn a_few_failing_profiles_are_kept_unenriched() {
-        match decide(enriched(18, vec![down(), down()]), PAUSE) {
-            Decision::Save { creators } => {
-                assert_eq!(creators.len(), 20);
-                assert!(creators.iter().any(|c| c.handle == "bad1"));
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(decide(&facts(None, 18, &[down(), down()], 0), PAUSE), Decision::SaveAll);
         // One or two lookups near the target: a stubborn profile does not stop the job.
-        assert!(matches!(decide(enriched(0, vec![down(), down()]), PAUSE), Decision::Save { creators } if creators.len() == 2));
+        assert_eq!(decide(&facts(None, 0, &[down(), down()], 0), PAUSE), Decision::SaveAll);
+        // Three failures that are not the majority are kept.
+        assert_eq!(decide(&facts(None, 3, &[down(), down(), down()], 0), PAUSE), Decision::SaveAll);
     }
 
     #[test]
     fn most_lookups_failing_means_the_provider_is_down() {
-        assert!(matches!(decide(enriched(2, vec![down(), down(), down()]), PAUSE), Decision::Retry(_)));
-        // Three failures that are not the majority are kept.
-        assert!(matches!(decide(enriched(3, vec![down(), down(), down()]), PAUSE), Decision::Save { creators } if creators.len() == 6));
+        assert!(matches!(decide(&facts(None, 0, &[down(), down(), down()], 0), PAUSE), Decision::Retry(_)));
+        // With some creators enriched, those are kept and the failed ones looked at again.
+        assert_eq!(decide(&facts(None, 2, &[down(), down(), down()], 0), PAUSE), Decision::SaveProgress { pause: None });
+    }
+
+    #[test]
+    fn creators_that_need_no_lookup_count_as_progress() {
+        // Instagram's profile search: 12 creators ready without any lookup, one lookup failing.
+        let failures = [down()];
+        let mut f = facts(None, 12, &failures, 1);
+        f.lookups = 1;
+        assert_eq!(decide(&f, PAUSE), Decision::SaveAll, "one failure among one lookup is kept");
+    }
+
+    #[test]
+    fn running_out_of_time_keeps_what_is_done() {
+        let mut f = facts(None, 30, &[], 1);
+        f.unsent = 5;
+        assert_eq!(decide(&f, PAUSE), Decision::SaveProgress { pause: None });
+        let mut f = facts(None, 0, &[], 0);
+        f.unsent = 5;
+        assert!(matches!(decide(&f, PAUSE), Decision::Retry(ProviderError::Unavailable(_))));
     }
 }

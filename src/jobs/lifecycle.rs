@@ -2,6 +2,7 @@
 //! transaction, so the campaign list always agrees with its runs (see `db::campaigns::refresh_status`).
 //! Every change is guarded by the job still being live, so a late or duplicate caller changes nothing.
 
+use super::StepMessage;
 use crate::{
     db::{self, jobs::NewJob, jobs::StepOutcome, Db},
     shared::JobStatus,
@@ -30,6 +31,27 @@ pub async fn record_step(conn: &mut AnyConnection, job_id: &str, campaign_id: &s
         db::campaigns::refresh_status(conn, campaign_id).await.context("Failed to update the campaign")?;
     }
     Ok(())
+}
+
+/// Claims `step` of a live job inside the step's transaction (it becomes `processing`): the one
+/// guard that makes a duplicate or stale delivery a no-op. False when another delivery did this step
+/// or the job ended (a cancelled job's running step commits nothing).
+pub async fn claim_step(conn: &mut AnyConnection, job_id: &str, step: i64) -> anyhow::Result<bool> {
+    db::jobs::claim_step(conn, job_id, step).await.context("Failed to claim the step")
+}
+
+/// QStash gave up on a step (its failure callback): the job fails with the last reason recorded,
+/// unless the step is stale (the job got past it, e.g. a sweeper re-publish succeeded) or the job
+/// already ended. `Err` says why nothing changed.
+pub async fn fail_after_retries(db: &Db, message: &StepMessage) -> anyhow::Result<Result<(), &'static str>> {
+    let Some(job) = db::jobs::find(db, &message.job_id).await.context("Failed to load the job")? else {
+        return Ok(Err("unknown job"));
+    };
+    if message.step.is_some_and(|step| step != job.step) {
+        return Ok(Err("stale step"));
+    }
+    let reason = job.last_error.as_deref().unwrap_or("The search kept failing and was stopped. Please try again later.");
+    Ok(if fail(db, &job.id, &job.campaign_id, reason).await? { Ok(()) } else { Err("job already finished") })
 }
 
 /// Ends a live job as `error` with the sentence the marketer sees. False if it had already ended.

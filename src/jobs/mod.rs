@@ -1,10 +1,12 @@
 //! The scraping job state machine. `create` starts a job and queues its first step; `step` runs one
-//! step per QStash delivery, with its choice of what to do in `decision` (pure); `publisher` is the
+//! step per QStash delivery: `gather` does its provider calls, `decision` (pure) chooses what to keep; `publisher` is the
 //! one way steps reach QStash; `lifecycle` is the one place job (and campaign) statuses change;
 //! `sweeper` heals stalled jobs and times out old ones.
 
 pub mod create;
 pub mod decision;
+pub mod expansion;
+pub mod gather;
 pub mod lifecycle;
 pub mod publisher;
 pub mod step;

@@ -1,24 +1,27 @@
-//! One job step per QStash delivery: one provider page for up to three keyword lanes, profile
-//! enrichment of the new creators, then ONE transaction that claims the step (guarded by its number),
-//! inserts the creators (ON CONFLICT DO NOTHING) and advances the job. Only then is the next step
-//! published. A duplicate or late delivery finds the step already claimed and changes nothing.
-//! What to do with the provider's answers is `decision::decide`; this file does the I/O around it.
+//! One job step per QStash delivery: a batch of pages of up to three keyword lanes with the profile
+//! lookups of their new creators, overlapped (`gather`), then ONE transaction that claims the step
+//! (guarded by its number), inserts the creators (ON CONFLICT DO NOTHING) and advances the job. Only
+//! then is the next step published. A duplicate or late delivery finds the step already claimed and
+//! changes nothing. What to do with the provider's answers is `decision::decide`; this file does the
+//! I/O around it.
 
 use super::{
     decision::{decide, Decision, StepFacts},
+    expansion,
+    gather::{gather, Budget, PageRead},
     lifecycle,
     publisher::{self, Publish, PublishStepError},
     StepMessage,
 };
 use crate::{
     db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
-    providers::{enrich::enrich, Creator, ProviderError},
+    providers::{Creator, ProviderError, Providers},
     qstash::retry_backoff,
     shared::{expected_runs, progress_percent, JobStatus, WaitingReason},
     startup::AppState,
 };
 use anyhow::Context;
-use std::{collections::HashSet, time::Duration};
+use std::time::Duration;
 
 /// What a delivery did; the webhook answers 2xx for all of these.
 #[derive(Debug, PartialEq)]
@@ -55,10 +58,6 @@ impl From<PublishStepError> for StepError {
     }
 }
 
-/// Keyword lanes paged per step. Bounds a step's duration (and so the webhook's) whatever the number
-/// of keywords: with 10 keywords, lanes take turns.
-pub const MAX_LANES_PER_STEP: usize = 3;
-
 /// Runs the step `msg` names. `retried` is QStash's `Upstash-Retried` for this delivery.
 #[tracing::instrument(skip(state), fields(job_id = %msg.job_id, step = ?msg.step))]
 pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<StepResult, StepError> {
@@ -82,24 +81,38 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         return Ok(StepResult::Failed("timeout".into()));
     }
     let lanes: Vec<LaneRow> = db::jobs::lanes(&state.db, &job.id).await.context("Failed to load the job's lanes")?;
-    let (fetched, page_credits) = fetch_pages(state, &job, &lanes).await;
-    // `spent` is what the provider charged during this step, whatever is kept of it.
-    let (facts, pages, spent) = match fetched {
-        Ok((pages, candidates)) => {
-            let fresh = new_creators(state, &job, candidates).await?;
-            let enrichment = enrich(&state.providers, fresh, state.config.jobs.enrich_concurrency).await;
-            let spent = page_credits + enrichment.credits;
-            (StepFacts::Enriched(enrichment), pages, spent)
-        }
-        Err(error) => (StepFacts::PagesFailed(error), Vec::new(), page_credits),
+    let needed = (job.target_results - job.processed_results).max(0) as usize;
+    let budget = Budget {
+        concurrency: state.config.jobs.provider_concurrency,
+        batch: state.config.jobs.step_creators,
+        time: state.config.jobs.step_budget,
     };
-    match decide(facts, state.config.jobs.rate_limit_delay) {
-        Decision::Save { creators } => save(state, &job, step, &lanes, Fetched { pages, creators, spent }, None).await,
-        Decision::SavePartialAndPause { creators, after } => {
-            // No pages recorded, so no cursor moves and no run is counted: after the pause the same
-            // pages are looked at again and the saved creators skipped.
-            tracing::info!(after_ms = after.as_millis() as u64, kept = creators.len(), "profiles rate limited; partial step saved");
-            save(state, &job, step, &lanes, Fetched { pages: Vec::new(), creators, spent }, Some(after)).await
+    let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, budget).await?;
+    let clean = gathered.clean_pages();
+    let facts = StepFacts {
+        page_error: gathered.page_error.as_ref(),
+        ready: gathered.creators.len(),
+        failures: gathered.failures.iter().map(|(_, _, e)| e).collect(),
+        lookups: gathered.lookups,
+        unsent: gathered.unsent.len(),
+        clean_pages: clean.iter().map(|(_, pages)| pages.len()).sum(),
+    };
+    let decision = decide(&facts, state.config.jobs.rate_limit_delay);
+    let spent = gathered.credits;
+    match decision {
+        Decision::SaveAll => {
+            let pages = gathered.all_pages();
+            let mut creators: Vec<Creator> = gathered.creators.into_iter().map(|(c, _)| c).collect();
+            // The few whose lookup kept failing are kept as the search found them.
+            creators.extend(gathered.failures.into_iter().map(|(c, _, _)| c));
+            save(state, &job, step, &lanes, Fetched { pages, creators, spent }, None, None).await
+        }
+        Decision::SaveProgress { pause } => {
+            // Creators not kept are dropped and their pages left unread, so a later step looks at
+            // them again (the saved creators are then skipped): no paid lookup is thrown away.
+            tracing::info!(kept = gathered.creators.len(), dropped = gathered.failures.len() + gathered.unsent.len(), pause_ms = ?pause.map(|a| a.as_millis()), "partial step saved");
+            let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
+            save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent }, pause, None).await
         }
         Decision::Pause { after } => {
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
@@ -109,90 +122,31 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
             retry_later(state, &job, step, retried, error).await
         }
-        Decision::Fail(error) => {
-            tracing::warn!(error = %error, "provider refused; job ends");
-            db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
+        Decision::Fail { error, save_progress } => {
+            tracing::warn!(error = %error, save_progress, "provider refused; job ends");
             let message = error.user_message();
+            if save_progress {
+                // What the step already paid for is kept, and the job ends in the same transaction.
+                let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
+                return save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent }, None, Some(&message)).await;
+            }
+            db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
             lifecycle::fail(&state.db, &job.id, &job.campaign_id, &message).await?;
             Ok(StepResult::Failed(message))
         }
     }
 }
 
-struct LanePage {
-    lane: i64,
-    next_cursor: Option<String>,
-    exhausted: bool,
-}
-
 struct Fetched {
-    pages: Vec<LanePage>,
+    /// Per lane, the pages to commit, in order.
+    pages: Vec<(i64, Vec<PageRead>)>,
     creators: Vec<Creator>,
     /// Credits the step's provider calls cost.
     spent: u32,
 }
 
-/// One page for each of the (at most `MAX_LANES_PER_STEP`) least-paged live lanes, in parallel; the
-/// creators of all pages, each once. When several lanes fail, the most decisive error wins. Also
-/// returns what the pages that did arrive cost.
-async fn fetch_pages(state: &AppState, job: &JobRow, lanes: &[LaneRow]) -> (Result<(Vec<LanePage>, Vec<Creator>), ProviderError>, u32) {
-    let mut live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
-    live.sort_by_key(|l| (l.runs, l.lane));
-    live.truncate(MAX_LANES_PER_STEP);
-    let platform = job.platform();
-    let results = futures::future::join_all(
-        live.iter().map(|lane| state.providers.search_page(platform, &lane.source, &lane.keyword, lane.cursor.as_deref())),
-    )
-    .await;
-    let mut pages = Vec::new();
-    let mut candidates: Vec<Creator> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut worst: Option<ProviderError> = None;
-    let mut credits = 0;
-    for (lane, result) in live.iter().zip(results) {
-        match result {
-            Ok(page) => {
-                credits += page.credits;
-                // A cursor that does not move would page forever: treat it as the end. A page whose
-                // items are all unusable (ads, user cards) is not the end.
-                let stuck = page.next_cursor.is_none() || page.next_cursor == lane.cursor;
-                let exhausted = !page.has_more || page.item_count == 0 || stuck;
-                pages.push(LanePage { lane: lane.lane, exhausted, next_cursor: page.next_cursor });
-                for creator in page.creators {
-                    if seen.insert(creator.external_id.clone()) {
-                        candidates.push(creator);
-                    }
-                }
-            }
-            Err(e) => {
-                worst = Some(match worst {
-                    Some(current) if current.severity() >= e.severity() => current,
-                    _ => e,
-                })
-            }
-        }
-    }
-    let fetched = match worst {
-        Some(error) => Err(error),
-        None => Ok((pages, candidates)),
-    };
-    (fetched, credits)
-}
-
-/// The candidates this job does not have yet, no more of them than it still needs, so no profile
-/// credits are spent on repeats or on creators past the target.
-async fn new_creators(state: &AppState, job: &JobRow, candidates: Vec<Creator>) -> Result<Vec<Creator>, StepError> {
-    let ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
-    let known: HashSet<String> = db::creators::known_ids(&state.db, &job.id, job.platform(), &ids)
-        .await
-        .context("Failed to look up known creators")?
-        .into_iter()
-        .collect();
-    let needed = (job.target_results - job.processed_results).max(0) as usize;
-    Ok(candidates.into_iter().filter(|c| !known.contains(&c.external_id)).take(needed).collect())
-}
-
-/// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause).
+/// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause),
+/// or, with `ending`, commits it and ends the job as `error` with that message.
 async fn save(
     state: &AppState,
     job: &JobRow,
@@ -200,9 +154,10 @@ async fn save(
     lanes: &[LaneRow],
     fetched: Fetched,
     delay: Option<Duration>,
+    ending: Option<&str>,
 ) -> Result<StepResult, StepError> {
     let mut tx = state.db.begin().await.context("Failed to begin the step transaction")?;
-    if !db::jobs::claim_step(&mut tx, &job.id, step).await.context("Failed to claim the step")? {
+    if !lifecycle::claim_step(&mut tx, &job.id, step).await? {
         tx.rollback().await.context("Failed to roll back")?;
         db::jobs::add_credits(&state.db, &job.id, fetched.spent).await.context("Failed to count credits")?;
         // Another delivery did this step; make sure its successor is queued in case that delivery
@@ -223,17 +178,53 @@ async fn save(
             results += 1;
         }
     }
-    for page in &fetched.pages {
-        db::jobs::save_lane(&mut tx, &job.id, page.lane, page.next_cursor.as_deref(), page.exhausted)
+    let mut pages_read = 0;
+    let mut exhausted_now: Vec<i64> = Vec::new();
+    for (lane, pages) in &fetched.pages {
+        let Some(last) = pages.last() else { continue };
+        db::jobs::save_lane(&mut tx, &job.id, *lane, last.next_cursor.as_deref(), last.exhausted, pages.len() as i64)
             .await
             .context("Failed to save a lane")?;
+        pages_read += pages.len() as i64;
+        if last.exhausted {
+            exhausted_now.push(*lane);
+        }
     }
-    let lanes_left = lanes.iter().filter(|l| l.exhausted == 0 && !fetched.pages.iter().any(|p| p.lane == l.lane && p.exhausted)).count();
+    let lanes_left = lanes.iter().filter(|l| l.exhausted == 0 && !exhausted_now.contains(&l.lane)).count();
     let reached = results >= job.target_results;
-    let dry = !reached && lanes_left == 0;
-    let status = if reached || dry { JobStatus::Completed } else { JobStatus::Processing };
-    let note = dry.then(|| format!("the source ran out of creators for these keywords after {results} of {}.", job.target_results));
-    let runs = job.processed_runs + fetched.pages.len() as i64;
+    let mut added: Vec<String> = job.added_keywords.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
+    let mut dry = !reached && lanes_left == 0;
+    if ending.is_none() && dry && job.expand_keywords != 0 && job.added_keywords.is_none() {
+        // Every lane ran dry below target: add lanes from the hashtags found so far, once.
+        let tags = db::creators::hashtags_for_job(&mut tx, &job.id).await.context("Failed to read hashtags")?;
+        let searched: Vec<String> = lanes.iter().map(|l| l.keyword.clone()).collect();
+        added = expansion::pick(&tags, &searched, expansion::MAX_ADDED_KEYWORDS);
+        db::jobs::set_added_keywords(&mut tx, &job.id, &added).await.context("Failed to record added keywords")?;
+        if !added.is_empty() {
+            let first = lanes.iter().map(|l| l.lane).max().unwrap_or(-1) + 1;
+            db::jobs::add_lanes(&mut tx, &job.id, first, &added, Providers::sources(job.platform()))
+                .await
+                .context("Failed to add lanes")?;
+            tracing::info!(added = ?added, "keywords ran out; added hashtags");
+            dry = false;
+        }
+    }
+    let status = match ending {
+        Some(_) => JobStatus::Error,
+        None if reached || dry => JobStatus::Completed,
+        None => JobStatus::Processing,
+    };
+    let note = match (dry, added.is_empty()) {
+        (true, true) => Some(format!("the source ran out of creators for these keywords after {results} of {}.", job.target_results)),
+        (true, false) => Some(format!(
+            "the source ran out of creators after {results} of {}, even after adding {}.",
+            job.target_results,
+            expansion::as_hashtags(&added)
+        )),
+        (false, false) => Some(format!("added {} to reach the target.", expansion::as_hashtags(&added))),
+        (false, true) => None,
+    };
+    let runs = job.processed_runs + pages_read;
     let progress = progress_percent(
         runs as u32,
         expected_runs(job.platform(), job.target_results as u32),
@@ -245,24 +236,25 @@ async fn save(
         resume_at: delay.map(|d| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
         waiting_reason: delay.map(|_| WaitingReason::ProviderRateLimit),
         credits_added: fetched.spent,
-        runs_added: fetched.pages.len() as i64,
+        runs_added: pages_read,
         results,
         progress: progress as i64,
         status,
         note: note.as_deref(),
+        error: ending,
     };
     lifecycle::record_step(&mut tx, &job.id, &job.campaign_id, outcome).await?;
     tx.commit().await.context("Failed to commit the step")?;
+    if let Some(message) = ending {
+        return Ok(StepResult::Failed(message.to_string()));
+    }
 
     if status == JobStatus::Completed {
         tracing::info!(results, dry, "job completed");
         return Ok(StepResult::Completed { results });
     }
     publisher::publish_step(state, &job.id, step + 1, delay, Publish::Step).await?;
-    Ok(match delay {
-        Some(after) => StepResult::Rescheduled { after },
-        None => StepResult::Advanced { results },
-    })
+    Ok(StepResult::Advanced { results })
 }
 
 /// The provider asked us to slow down: the same step runs again after `after`, as a new message.

@@ -106,11 +106,11 @@ fn RunList(list: Vec<JobView>, active: RwSignal<Option<String>>) -> impl IntoVie
                                 <span class="shrink-0 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700" data-testid="run-platform">{job.platform.label()}</span>
                                 <span class="truncate font-medium">{job.keywords.join(", ")}</span>
                             </div>
-                            <div class="flex justify-between text-xs text-slate-500">
+                            <div class="flex justify-between text-xs text-slate-600">
                                 <span class=badge>{job.status.as_str()}</span>
                                 <span>{format!("{} / {}", format_count(job.processed_results as i64), format_count(job.target_results as i64))}</span>
                             </div>
-                            <div class="text-xs text-slate-400">{format_timestamp(job.created_at)}</div>
+                            <div class="text-xs text-slate-600">{format_timestamp(job.created_at)}</div>
                         </button>
                     </li>
                 }

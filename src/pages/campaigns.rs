@@ -107,7 +107,7 @@ fn CampaignCard(campaign: CampaignView) -> impl IntoView {
                     <span class=status_class>{campaign.status}</span>
                 </div>
                 <p class="mt-1 line-clamp-2 text-sm text-slate-600">{campaign.description}</p>
-                <p class="mt-3 text-xs text-slate-400">{format!("Updated {}", format_timestamp(campaign.updated_at))}</p>
+                <p class="mt-3 text-xs text-slate-500">{format!("Updated {}", format_timestamp(campaign.updated_at))}</p>
             </a>
         </li>
     }

@@ -107,7 +107,7 @@ impl Creator {
 }
 
 /// What can go wrong calling a provider, sorted by what the job must do about it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ProviderError {
     /// 429: wait and do the same step again; not a failure.
     #[error("the provider is rate limiting us")]
@@ -150,6 +150,12 @@ impl ProviderError {
     /// Errors that end the job at once instead of being retried.
     pub fn is_terminal(&self) -> bool {
         matches!(self, ProviderError::Unauthorized(_) | ProviderError::OutOfCredits)
+    }
+
+    /// Errors after which no further call of the step is sent: they would only be refused (and a
+    /// rate limit billed against).
+    pub fn halts_calls(&self) -> bool {
+        self.is_terminal() || matches!(self, ProviderError::RateLimited { .. })
     }
 
     /// How decisive an error is when several calls fail at once: the job acts on the highest.

@@ -271,9 +271,9 @@ fn parse_delay(raw: &str) -> Option<Duration> {
     let n: u64 = number.parse().ok()?;
     let secs = match unit {
         "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
         _ => return None,
     };
     Some(Duration::from_secs(secs))
@@ -293,21 +293,29 @@ async fn publish(State(server): State<DevServer>, Path(destination): Path<String
     if !(destination.starts_with("http://") || destination.starts_with("https://")) {
         return error(StatusCode::BAD_REQUEST, "destination must be an http(s) URL");
     }
-    if !server.0.allowed_destinations.iter().any(|prefix| destination.starts_with(prefix.as_str())) {
+    let allowed = |url: &str| server.0.allowed_destinations.iter().any(|prefix| url.starts_with(prefix.as_str()));
+    if !allowed(&destination) {
         return error(StatusCode::BAD_REQUEST, "the embedded QStash server only delivers to this app");
     }
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    // Callbacks are deliveries too: the same rule, or anyone with the public dev token could make
+    // this server POST to any host.
+    for name in ["upstash-callback", "upstash-failure-callback"] {
+        if header(name).is_some_and(|url| !allowed(url.trim())) {
+            return error(StatusCode::BAD_REQUEST, "the embedded QStash server only calls back to this app");
+        }
+    }
     let mut not_before = db::now_ms();
     if let Some(raw) = header("upstash-delay") {
-        match parse_delay(&raw) {
-            Some(delay) => not_before += delay.as_millis() as i64,
+        match parse_delay(&raw).and_then(|delay| i64::try_from(delay.as_millis()).ok()).and_then(|ms| not_before.checked_add(ms)) {
+            Some(at) => not_before = at,
             None => return error(StatusCode::BAD_REQUEST, "invalid Upstash-Delay"),
         }
     }
     if let Some(raw) = header("upstash-not-before") {
-        match raw.trim().parse::<i64>() {
-            Ok(secs) => not_before = not_before.max(secs * 1000),
-            Err(_) => return error(StatusCode::BAD_REQUEST, "invalid Upstash-Not-Before"),
+        match raw.trim().parse::<i64>().ok().and_then(|secs| secs.checked_mul(1000)) {
+            Some(at) => not_before = not_before.max(at),
+            None => return error(StatusCode::BAD_REQUEST, "invalid Upstash-Not-Before"),
         }
     }
     let retries = match header("upstash-retries").map(|r| r.trim().parse::<i64>()) {

@@ -9,6 +9,7 @@ const LAST_NAMES: &[&str] = &["Rivera", "Chen", "Okafor", "Novak", "Haddad", "Si
 const DOMAINS: &[&str] = &["gmail.com", "Gmail.com", "outlook.com", "creatorhub.io", "talent.agency", "studio.co"];
 const COUNTRIES: &[&str] = &["United States", "United Kingdom", "Canada", "Australia", "Germany", "Brazil", "India", "France"];
 const CATEGORIES: &[&str] = &["Digital creator", "Coach", "Artist", "Personal blog", "Public figure", "Entrepreneur"];
+const RELATED_TAGS: &[&str] = &["tips", "life", "daily", "community", "goals"];
 const BIOS: &[&str] = &[
     "{topic} every day ✨ new videos Mon/Wed/Fri",
     "Sharing my {topic} journey 🌱 | she/her",
@@ -73,8 +74,13 @@ impl SyntheticCreator {
         creator.post_id = format!("7{:018}", video % 1_000_000_000_000_000_000);
         creator.views = 500 + (video % 2_000_000) as i64 * ((video >> 40) % 5 + 1) as i64;
         creator.likes = creator.views / (8 + (video >> 20) as i64 % 20);
-        creator.hashtags = vec![slug(query), "fyp".into(), format!("{}tok", slug(query))];
-        creator.caption = format!("{query} — what nobody tells you #{} #fyp", slug(query));
+        // Real posts carry the topic, a generic tag, and one of a few related tags: what keyword
+        // expansion feeds on.
+        let topic = slug(query);
+        let related = RELATED_TAGS[((video >> 12) % RELATED_TAGS.len() as u64) as usize];
+        creator.hashtags = vec![topic.clone(), "fyp".into(), format!("{topic}tok"), format!("{topic}{related}")];
+        creator.caption =
+            format!("{query} — what nobody tells you {}", creator.hashtags.iter().map(|t| format!("#{t}")).collect::<Vec<_>>().join(" "));
         creator.create_time = 1_700_000_000 + (video % 30_000_000) as i64;
         creator
     }

@@ -46,6 +46,10 @@ struct Inner {
     calls: Mutex<BTreeMap<&'static str, u64>>,
     in_flight: AtomicU64,
     max_in_flight: AtomicU64,
+    /// Profile lookups in flight, and search calls that started while one was: proof that a job
+    /// pages while it looks creators up.
+    profiles_in_flight: AtomicU64,
+    searches_during_lookups: AtomicU64,
     /// YouTube channel ids served in search pages → the synthetic creator's handle, so the channel
     /// endpoint can answer for them (a channel id cannot be reversed into a handle).
     channels: Mutex<HashMap<String, String>>,
@@ -89,11 +93,14 @@ fn one() -> u32 {
 }
 
 /// Counts a call as in flight until dropped.
-struct InFlight<'a>(&'a Inner);
+struct InFlight<'a>(&'a Inner, Kind);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.1 == Kind::Profile {
+            self.0.profiles_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -108,6 +115,8 @@ impl Simulator {
             calls: Mutex::new(BTreeMap::new()),
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
+            profiles_in_flight: AtomicU64::new(0),
+            searches_during_lookups: AtomicU64::new(0),
             channels: Mutex::new(HashMap::new()),
         }))
     }
@@ -141,7 +150,17 @@ impl Simulator {
     async fn begin(&self, endpoint: &'static str, kind: Kind, headers: &HeaderMap, target: &str) -> Result<InFlight<'_>, Response> {
         let now = self.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let guard = InFlight(&self.0);
+        match kind {
+            Kind::Profile => {
+                self.0.profiles_in_flight.fetch_add(1, Ordering::SeqCst);
+            }
+            Kind::Search => {
+                if self.0.profiles_in_flight.load(Ordering::SeqCst) > 0 {
+                    self.0.searches_during_lookups.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        let guard = InFlight(&self.0, kind);
         tokio::time::sleep(self.0.config.latency).await;
         if let Some(denied) = self.check_key(headers) {
             return Err(denied);
@@ -266,6 +285,7 @@ async fn stats(State(sim): State<Simulator>) -> Json<Value> {
         "profileCalls": sum(&["/profile", "/channel"]),
         "calls": calls,
         "maxInFlight": sim.0.max_in_flight.load(Ordering::SeqCst),
+        "searchesDuringLookups": sim.0.searches_during_lookups.load(Ordering::SeqCst),
         "pendingFaults": sim.0.faults.lock().unwrap().len(),
     }))
 }

@@ -21,6 +21,8 @@ pub struct StartRequest {
     pub keywords: Option<Vec<String>>,
     pub target_username: Option<String>,
     pub target_results: Option<serde_json::Value>,
+    /// Whether a keyword search may add hashtags it finds when its keywords run out (default yes).
+    pub expand_keywords: Option<bool>,
 }
 
 /// A validated start request.
@@ -30,6 +32,7 @@ pub struct NewSearch {
     pub platform: Platform,
     pub spec: SearchSpec,
     pub target: TargetResults,
+    pub expand_keywords: bool,
 }
 
 /// Validates a request to search `platform`; `kind` is set when the route itself names the kind
@@ -67,7 +70,7 @@ pub fn parse(platform: Platform, kind: Option<SearchKind>, request: StartRequest
             }
         )));
     }
-    Ok(NewSearch { campaign_id, platform, spec, target })
+    Ok(NewSearch { campaign_id, platform, spec, target, expand_keywords: request.expand_keywords.unwrap_or(true) })
 }
 
 /// Starts a validated search in one of the owner's campaigns.
@@ -113,6 +116,7 @@ mod tests {
             keywords: keywords.map(|k| k.iter().map(|s| s.to_string()).collect()),
             target_username: username.map(str::to_string),
             target_results: Some(target),
+            expand_keywords: None,
         }
     }
 

@@ -197,12 +197,12 @@ impl TestApp {
 
     /// Starts a keyword search on `platform` through `POST /api/scraping/{platform}`.
     pub async fn start_search_on(&self, platform: &str, campaign_id: &str, keywords: &[&str], target: u32) -> String {
-        let response = self
-            .post_json(
-                &format!("/api/scraping/{platform}"),
-                &json!({"campaignId": campaign_id, "keywords": keywords, "targetResults": target}),
-            )
-            .await;
+        self.start_search_with(platform, json!({"campaignId": campaign_id, "keywords": keywords, "targetResults": target})).await
+    }
+
+    /// Starts a search on `platform` with a request body of the test's making.
+    pub async fn start_search_with(&self, platform: &str, body: Value) -> String {
+        let response = self.post_json(&format!("/api/scraping/{platform}"), &body).await;
         let status = response.status();
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 200, "{body}");
@@ -211,7 +211,7 @@ impl TestApp {
     }
 
     pub async fn job(&self, job_id: &str) -> JobView {
-        let response = self.get(&format!("/api/scraping/tiktok?jobId={job_id}")).await;
+        let response = self.get(&format!("/api/jobs/{job_id}/progress")).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }

@@ -40,7 +40,8 @@ async fn an_instagram_search_pages_profiles_and_reels(backend: Backend) {
 async fn one_instagram_keyword_runs_out_with_a_note(backend: Backend) {
     let app = spawn_app(backend).await;
     let campaign = app.create_campaign("Insta niche").await;
-    let job_id = app.start_search_on("instagram", &campaign, &["macrame"], 1000).await;
+    let body = json!({"campaignId": campaign, "keywords": ["macrame"], "targetResults": 1000, "expandKeywords": false});
+    let job_id = app.start_search_with("instagram", body).await;
     let job = app.wait_for_terminal(&job_id, LIMIT).await;
     assert_completed(&job);
     // 11 pages of 20 on each source, every tenth repeating an author: 198 + 198.
@@ -49,6 +50,13 @@ async fn one_instagram_keyword_runs_out_with_a_note(backend: Backend) {
     let stats = app.simulator_stats().await;
     assert_eq!(stats["calls"]["instagram/search"], 11, "Instagram serves 11 pages of a query");
     assert_eq!(stats["calls"]["instagram/reels"], 11);
+
+    // With expansion (the default) the same single keyword reaches the target.
+    let job_id = app.start_search_on("instagram", &campaign, &["macrame"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    assert!(job.note.unwrap().starts_with("added #"));
 }
 
 async fn instagram_faults_delay_or_end_the_search(backend: Backend) {

@@ -16,8 +16,10 @@ crate::on_both_databases!(
     an_exhausted_source_completes_below_target,
     retries_exhausted_mark_the_job_failed_via_the_failure_callback,
     a_job_past_its_deadline_times_out,
+    keywords_that_run_out_are_expanded_with_the_hashtags_found,
     the_sweeper_times_out_a_waiting_job_and_its_campaign,
     a_cancelled_search_stops_and_keeps_what_it_found,
+    paging_and_lookups_share_the_concurrency_limit,
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
@@ -47,6 +49,9 @@ async fn a_1000_creator_job_runs_to_completed(backend: Backend) {
     // Credits: what the provider charged, one per call here.
     let calls = stats["searchCalls"].as_u64().unwrap() + stats["profileCalls"].as_u64().unwrap();
     assert_eq!(job.credits_used, calls);
+    // Paging and lookups overlap, but never with more calls in flight than configured (8).
+    let max_in_flight = stats["maxInFlight"].as_u64().unwrap();
+    assert!(max_in_flight <= 8, "{max_in_flight} calls in flight");
     assert_eq!((job.eta_seconds, job.waiting_reason), (None, None), "a finished run has no ETA and waits for nothing");
     // The campaign lists the job.
     let detail: serde_json::Value = app.get(&format!("/api/campaigns/{campaign}")).await.json().await.unwrap();
@@ -64,10 +69,14 @@ async fn a_job_with_several_keywords_pages_each_lane(backend: Backend) {
     let rows = app.csv_rows(&campaign, &job_id).await;
     let keywords: HashSet<&str> = rows.iter().map(|r| &r[9]).collect();
     assert_eq!(keywords.len(), 5, "creators come from every keyword: {keywords:?}");
-    // At most three lanes are paged per step (lanes take turns), which bounds a step's duration.
+    // Lanes take turns (at most three per step) and each step reads several pages while it looks
+    // creators up.
     let steps = app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await;
-    assert!(job.processed_runs as i64 <= 3 * steps, "{} pages in {steps} steps", job.processed_runs);
-    assert!(job.processed_runs as i64 > 2 * steps, "lanes are used in parallel: {} pages in {steps} steps", job.processed_runs);
+    assert!(job.processed_runs as i64 > steps, "{} pages in {steps} steps", job.processed_runs);
+    let idle_lanes = app.scalar("SELECT COUNT(*) FROM job_lanes WHERE job_id = $1 AND runs = 0", &job_id).await;
+    assert_eq!(idle_lanes, 0, "every keyword was paged");
+    let runs_in_lanes = app.scalar("SELECT CAST(SUM(runs) AS BIGINT) FROM job_lanes WHERE job_id = $1", &job_id).await;
+    assert_eq!(runs_in_lanes, job.processed_runs as i64);
 }
 
 async fn rate_limits_and_server_errors_delay_but_do_not_break_the_job(backend: Backend) {
@@ -121,7 +130,8 @@ async fn a_rejected_api_key_ends_the_job_with_a_readable_message(backend: Backen
 async fn an_exhausted_source_completes_below_target(backend: Backend) {
     let app = spawn_app_with(backend, &[("SIMULATOR_RESULTS_PER_QUERY", "300")]).await;
     let campaign = app.create_campaign("Niche").await;
-    let job_id = app.start_search(&campaign, &["underwater basket weaving"], 1000).await;
+    let body = json!({"campaignId": campaign, "keywords": ["underwater basket weaving"], "targetResults": 1000, "expandKeywords": false});
+    let job_id = app.start_search_with("tiktok", body).await;
 
     let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
 
@@ -131,6 +141,27 @@ async fn an_exhausted_source_completes_below_target(backend: Backend) {
     assert!(job.note.as_deref().unwrap_or_default().contains("ran out"), "{job:?}");
     assert!(job.status_text().contains("ran out"));
     assert_eq!(app.csv_rows(&campaign, &job_id).await.len(), 270);
+}
+
+async fn keywords_that_run_out_are_expanded_with_the_hashtags_found(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SIMULATOR_RESULTS_PER_QUERY", "300")]).await;
+    let campaign = app.create_campaign("Niche, expanded").await;
+    let job_id = app.start_search(&campaign, &["underwater basket weaving"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    // 270 creators from the keyword, then the most common hashtags found took it to the target.
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let note = job.note.clone().expect("a note says what was added");
+    assert!(note.starts_with("added #") && note.ends_with("to reach the target."), "{note}");
+    assert!(job.status_text().contains("added #"));
+    let lanes = app.scalar("SELECT COUNT(*) FROM job_lanes WHERE job_id = $1", &job_id).await;
+    assert!((2..=6).contains(&lanes), "at most five lanes were added: {lanes}");
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000);
+    assert!(rows.iter().any(|r| &r[9] != "underwater basket weaving"), "creators came from the added hashtags");
+    assert!(!note.contains("#underwaterbasketweaving"), "a keyword already searched is not added: {note}");
 }
 
 async fn retries_exhausted_mark_the_job_failed_via_the_failure_callback(backend: Backend) {
@@ -220,6 +251,22 @@ async fn a_cancelled_search_stops_and_keeps_what_it_found(backend: Backend) {
     assert_eq!(app.client.post(app.url("/api/jobs/unknown/cancel")).send().await.unwrap().status(), 404);
 }
 
+async fn paging_and_lookups_share_the_concurrency_limit(backend: Backend) {
+    // With real latency the step keeps every slot busy (a page is read while the previous page's
+    // creators are looked up), and never uses more slots than configured.
+    let app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "20"), ("SCOUT_PROVIDER_CONCURRENCY", "4")]).await;
+    let campaign = app.create_campaign("Busy").await;
+    let job_id = app.start_search(&campaign, &["birdwatching", "hiking"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    let stats = app.simulator_stats().await;
+    assert_eq!(stats["maxInFlight"], 4);
+    // Pages were read while lookups ran (a step that pages, then looks up, never does this).
+    assert!(stats["searchesDuringLookups"].as_u64().unwrap() > 10, "{stats}");
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000);
+}
+
 async fn a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators(backend: Backend) {
     let mut app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10")]).await;
     let campaign = app.create_campaign("Crashy").await;
@@ -299,7 +346,7 @@ async fn a_profile_that_keeps_failing_does_not_fail_the_job(backend: Backend) {
 
 async fn the_stall_sweeper_leaves_a_planned_pause_alone(backend: Backend) {
     // An eager sweeper (1 s) and no deduplication window: any re-publish would show as an extra message.
-    let app = spawn_app_with(backend, &[("SCOUT_STALL_AFTER_SECS", "1"), ("QSTASH_DEV_DEDUP_WINDOW_SECS", "0")]).await;
+    let app = spawn_app_with(backend, &[("SCOUT_STALL_AFTER_SECS", "2"), ("QSTASH_DEV_DEDUP_WINDOW_SECS", "0")]).await;
     let campaign = app.create_campaign("Patient").await;
     app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 4, "endpoint": "search"})).await;
     let job_id = app.start_search(&campaign, &["bonsai"], 1000).await;
@@ -307,8 +354,8 @@ async fn the_stall_sweeper_leaves_a_planned_pause_alone(backend: Backend) {
     let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
     assert_completed(&job);
 
-    // Step 0 was published twice: at the start, and after the provider's 4 s pause. The sweeper, which
-    // would otherwise have seen a job idle for 4 s, added nothing.
+    // Step 0 was published twice: at the start, and after the provider's 4 s pause. The sweeper (2 s),
+    // which would otherwise have seen a job idle for 4 s, added nothing.
     let pool = app.db().await;
     let bodies: Vec<(String, String)> = sqlx::query_as("SELECT destination, body FROM qstash_messages").fetch_all(&pool).await.unwrap();
     pool.close().await;

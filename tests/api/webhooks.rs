@@ -192,6 +192,23 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 400);
+    // Nor can a callback be pointed elsewhere, nor a delay overflow the schedule.
+    for (name, value) in [
+        ("Upstash-Callback", "http://169.254.169.254/latest/meta-data"),
+        ("Upstash-Failure-Callback", "https://evil.example/collect"),
+        ("Upstash-Not-Before", "9223372036854775807"),
+    ] {
+        let refused = app
+            .client
+            .post(app.url(&format!("/v2/publish/{}", app.url("/healthz"))))
+            .bearer_auth(DEV_QSTASH_TOKEN)
+            .header(name, value)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{name}: {value}");
+    }
     let unauthorized = app.client.post(app.url("/simulator/scrapecreators/_faults")).json(&json!({"status": 402})).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
     // The simulator wants its key, like the real API.

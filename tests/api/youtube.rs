@@ -24,6 +24,9 @@ async fn a_youtube_keyword_search_finds_channels_with_subscribers(backend: Backe
 
     assert_completed(&job);
     assert_eq!((job.platform, job.kind), (Platform::Youtube, SearchKind::Keywords));
+    // The original's status route answers under the run's own platform only.
+    assert_eq!(app.get(&format!("/api/scraping/youtube?jobId={job_id}")).await.status(), 200);
+    assert_eq!(app.get(&format!("/api/scraping/tiktok?jobId={job_id}")).await.status(), 404);
     assert_eq!(job.processed_results, 1000);
     let rows = app.csv_rows(&campaign, &job_id).await;
     assert_eq!(rows.len(), 1000);
@@ -70,7 +73,8 @@ async fn youtube_faults_delay_or_end_the_search(backend: Backend) {
 async fn an_exhausted_youtube_search_completes_below_target(backend: Backend) {
     let app = spawn_app_with(backend, &[("SIMULATOR_RESULTS_PER_QUERY", "200")]).await;
     let campaign = app.create_campaign("Niche YouTube").await;
-    let job_id = app.start_search_on("youtube", &campaign, &["lock picking"], 1000).await;
+    let body = json!({"campaignId": campaign, "keywords": ["lock picking"], "targetResults": 1000, "expandKeywords": false});
+    let job_id = app.start_search_with("youtube", body).await;
     let job = app.wait_for_terminal(&job_id, LIMIT).await;
     assert_completed(&job);
     // 200 videos, every tenth by a channel already seen: 180 channels.

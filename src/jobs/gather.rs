@@ -1,0 +1,318 @@
+//! One step's provider work, overlapped: the pages of up to three keyword lanes and the profile
+//! lookups of their new creators share `concurrency` call slots, so the provider always has that many
+//! calls of this job in flight (never more) while there is work: a lane asks for its next page while
+//! the creators of its previous pages are being looked up. Paging stops once the step has `batch` new
+//! creators (or the job what it still needs), its time budget is spent, or the provider refuses; the
+//! lookups already queued are then finished, except that none start after a 429 or a refusal, nor
+//! after twice the time budget (those creators are left for a later step). Nothing is written here:
+//! the step decides what to keep (`decision`) and commits it.
+
+use crate::{
+    db::{self, jobs::LaneRow},
+    providers::{
+        enrich::{look_up, Lookup},
+        Creator, ProviderError, Providers, SearchPage,
+    },
+    shared::Platform,
+};
+use anyhow::Context;
+use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
+use std::{
+    collections::{HashSet, VecDeque},
+    time::{Duration, Instant},
+};
+
+/// Keyword lanes paged per step: lanes take turns when there are more, which bounds a step.
+pub const MAX_LANES_PER_STEP: usize = 3;
+
+/// What one step is allowed to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// Provider calls of this job in flight at most.
+    pub concurrency: usize,
+    /// New creators after which paging stops (the job's remaining need caps it further).
+    pub batch: usize,
+    /// Time after which paging stops; queued lookups still finish.
+    pub time: Duration,
+}
+
+/// A page read in this step, in its lane's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageRead {
+    pub next_cursor: Option<String>,
+    pub exhausted: bool,
+}
+
+#[derive(Debug)]
+pub struct LanePages {
+    pub lane: i64,
+    pub pages: Vec<PageRead>,
+}
+
+/// Where a creator was found: (index into `Gathered::lanes`, page index in that lane).
+pub type Origin = (usize, usize);
+
+#[derive(Debug, Default)]
+pub struct Gathered {
+    pub lanes: Vec<LanePages>,
+    /// Ready to save (enriched, needing no lookup, or vanished), in discovery order, with their origin.
+    pub creators: Vec<(Creator, Origin)>,
+    /// Lookups that kept failing, or that were not sent after a 429, with the error.
+    pub failures: Vec<(Creator, Origin, ProviderError)>,
+    /// Lookups not sent because the step ran out of time; a later step looks at them again.
+    pub unsent: Vec<(Creator, Origin)>,
+    /// Pages some of whose new creators were not taken because the job needed no more.
+    pub skipped: Vec<Origin>,
+    /// Profile lookups sent.
+    pub lookups: usize,
+    /// The most decisive error a search page answered (paging stopped there).
+    pub page_error: Option<ProviderError>,
+    /// What the calls that succeeded cost.
+    pub credits: u32,
+}
+
+enum Event {
+    Page { lane: usize, result: Result<SearchPage, ProviderError> },
+    Lookup { order: usize, origin: Origin, lookup: Lookup },
+}
+
+struct Lane<'a> {
+    row: &'a LaneRow,
+    cursor: Option<String>,
+    busy: bool,
+    done: bool,
+}
+
+/// Runs the step's pages and lookups for `job_id` on `platform`, needing at most `needed` creators.
+pub async fn gather(
+    db: &db::Db,
+    providers: &Providers,
+    job_id: &str,
+    platform: Platform,
+    lane_rows: &[LaneRow],
+    needed: usize,
+    budget: Budget,
+) -> anyhow::Result<Gathered> {
+    let started = Instant::now();
+    let live = select_lanes(lane_rows);
+    let mut lanes: Vec<Lane> = live.iter().map(|row| Lane { row, cursor: row.cursor.clone(), busy: false, done: false }).collect();
+    let mut out = Gathered { lanes: live.iter().map(|l| LanePages { lane: l.lane, pages: Vec::new() }).collect(), ..Default::default() };
+
+    let want = needed.min(budget.batch);
+    let slots = budget.concurrency;
+    let mut taken = 0usize; // new creators accepted from pages (the order they were found in)
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut queue: VecDeque<(usize, Origin, Creator)> = VecDeque::new();
+    let mut ready: Vec<(usize, Creator, Origin)> = Vec::new();
+    let mut failed: Vec<(usize, Creator, Origin, ProviderError)> = Vec::new();
+    let mut stop_paging = false;
+    let mut stop_lookups = false;
+    let mut in_flight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
+    // Lookups stop starting at twice the budget, and stop retrying at three times it.
+    let retry_until = started + budget.time * 3;
+    let mut status_checked = Instant::now();
+
+    loop {
+        if !stop_paging && (taken >= want || started.elapsed() >= budget.time) {
+            stop_paging = true;
+        }
+        // A cancelled (or otherwise ended) job stops spending at once, not at the end of the step.
+        if !(stop_paging && stop_lookups) && status_checked.elapsed() >= Duration::from_secs(1) {
+            status_checked = Instant::now();
+            if db::jobs::is_finished(db, job_id).await.context("Failed to check the job")? {
+                stop_paging = true;
+                stop_lookups = true;
+                queue.clear();
+            }
+        }
+        // Pages first while the lookup queue is short, so lookups never wait for want of work but
+        // the lanes do not run far ahead of them either.
+        if !stop_paging {
+            for (index, lane) in lanes.iter_mut().enumerate() {
+                if in_flight.len() >= slots || queue.len() >= slots {
+                    break;
+                }
+                if lane.busy || lane.done {
+                    continue;
+                }
+                lane.busy = true;
+                let (keyword, source, cursor) = (lane.row.keyword.clone(), lane.row.source.clone(), lane.cursor.clone());
+                in_flight.push(
+                    async move {
+                        let result = providers.search_page(platform, &source, &keyword, cursor.as_deref()).await;
+                        Event::Page { lane: index, result }
+                    }
+                    .boxed(),
+                );
+            }
+        }
+        if !stop_lookups && started.elapsed() >= budget.time * 2 {
+            stop_lookups = true;
+            out.unsent.extend(queue.drain(..).map(|(_, origin, creator)| (creator, origin)));
+        }
+        while !stop_lookups && in_flight.len() < slots {
+            let Some((order, origin, creator)) = queue.pop_front() else { break };
+            out.lookups += 1;
+            in_flight.push(async move { Event::Lookup { order, origin, lookup: look_up(providers, creator, retry_until).await } }.boxed());
+        }
+        let Some(event) = in_flight.next().await else { break };
+        match event {
+            Event::Page { lane, result } => {
+                lanes[lane].busy = false;
+                match result {
+                    Ok(page) => {
+                        out.credits += page.credits;
+                        // A cursor that does not move would page forever: treat it as the end. A page
+                        // whose items are all unusable (ads, user cards) is not the end.
+                        let stuck = page.next_cursor.is_none() || page.next_cursor == lanes[lane].cursor;
+                        let exhausted = !page.has_more || page.item_count == 0 || stuck;
+                        let page_index = out.lanes[lane].pages.len();
+                        out.lanes[lane].pages.push(PageRead { next_cursor: page.next_cursor.clone(), exhausted });
+                        lanes[lane].cursor = page.next_cursor;
+                        lanes[lane].done = exhausted;
+                        let fresh: Vec<Creator> = page.creators.into_iter().filter(|c| seen.insert(c.external_id.clone())).collect();
+                        let ids: Vec<String> = fresh.iter().map(|c| c.external_id.clone()).collect();
+                        let known: HashSet<String> = db::creators::known_ids(db, job_id, platform, &ids)
+                            .await
+                            .context("Failed to look up known creators")?
+                            .into_iter()
+                            .collect();
+                        // No more than the job still needs, so no lookup is paid for past the target.
+                        for creator in fresh.into_iter().filter(|c| !known.contains(&c.external_id)) {
+                            if taken >= needed {
+                                out.skipped.push((lane, page_index));
+                                break;
+                            }
+                            let origin = (lane, page_index);
+                            if Providers::needs_profile(&creator) {
+                                queue.push_back((taken, origin, creator));
+                            } else {
+                                ready.push((taken, creator, origin));
+                            }
+                            taken += 1;
+                        }
+                    }
+                    Err(error) => {
+                        stop_paging = true;
+                        stop_lookups |= error.halts_calls();
+                        out.page_error = Some(match out.page_error.take() {
+                            Some(current) if current.severity() >= error.severity() => current,
+                            _ => error,
+                        });
+                    }
+                }
+            }
+            Event::Lookup { order, origin, lookup } => match lookup {
+                Lookup::Done { creator, credits } => {
+                    out.credits += credits;
+                    ready.push((order, creator, origin));
+                }
+                Lookup::Failed { creator, error } => {
+                    if error.halts_calls() {
+                        stop_paging = true;
+                        stop_lookups = true;
+                    }
+                    failed.push((order, creator, origin, error));
+                }
+            },
+        }
+    }
+    // Lookups never sent because the provider said stop: revisited by a later step.
+    for (order, origin, creator) in queue {
+        failed.push((order, creator, origin, ProviderError::RateLimited { retry_after: None }));
+    }
+    ready.sort_by_key(|(order, ..)| *order);
+    failed.sort_by_key(|(order, ..)| *order);
+    out.creators = ready.into_iter().map(|(_, c, o)| (c, o)).collect();
+    out.failures = failed.into_iter().map(|(_, c, o, e)| (c, o, e)).collect();
+    Ok(out)
+}
+
+/// The lanes a step pages: the (at most `MAX_LANES_PER_STEP`) least-paged live ones, so lanes take
+/// turns and every keyword is paged.
+pub fn select_lanes(lanes: &[LaneRow]) -> Vec<&LaneRow> {
+    let mut live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
+    live.sort_by_key(|l| (l.runs, l.lane));
+    live.truncate(MAX_LANES_PER_STEP);
+    live
+}
+
+impl Gathered {
+    /// Per lane, the pages read before the first one with a creator that is not kept (a failed or
+    /// unsent lookup): what may be committed when those creators are dropped, so their pages are read
+    /// again later and no creator is skipped.
+    pub fn clean_pages(&self) -> Vec<(i64, Vec<PageRead>)> {
+        let dropped = self
+            .failures
+            .iter()
+            .map(|(_, origin, _)| origin)
+            .chain(self.unsent.iter().map(|(_, origin)| origin))
+            .chain(self.skipped.iter());
+        let mut first_dirty: Vec<usize> = self.lanes.iter().map(|l| l.pages.len()).collect();
+        for (lane, page) in dropped {
+            first_dirty[*lane] = first_dirty[*lane].min(*page);
+        }
+        self.lanes.iter().zip(first_dirty).map(|(lane, keep)| (lane.lane, lane.pages[..keep].to_vec())).collect()
+    }
+
+    /// Every page read, per lane.
+    pub fn all_pages(&self) -> Vec<(i64, Vec<PageRead>)> {
+        self.lanes.iter().map(|lane| (lane.lane, lane.pages.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::Creator;
+
+    fn lane(lane: i64, runs: i64, exhausted: i64) -> LaneRow {
+        LaneRow { job_id: "j".into(), lane, keyword: format!("k{lane}"), source: String::new(), cursor: None, runs, exhausted }
+    }
+
+    #[test]
+    fn the_least_paged_live_lanes_take_turns_three_at_a_time() {
+        let lanes = [lane(0, 4, 0), lane(1, 2, 0), lane(2, 2, 1), lane(3, 3, 0), lane(4, 2, 0), lane(5, 9, 0)];
+        let picked: Vec<i64> = select_lanes(&lanes).iter().map(|l| l.lane).collect();
+        assert_eq!(picked, vec![1, 4, 3], "fewest runs first, exhausted lanes never, at most three");
+        assert!(select_lanes(&[lane(0, 0, 1)]).is_empty());
+    }
+
+    fn page(cursor: &str) -> PageRead {
+        PageRead { next_cursor: Some(cursor.into()), exhausted: false }
+    }
+
+    fn creator() -> Creator {
+        crate::providers::scrapecreators::tiktok::parse_keyword_page(
+            include_bytes!("../../tests/fixtures/v1_tiktok_search_keyword.json"),
+            "k",
+        )
+        .unwrap()
+        .creators
+        .remove(0)
+    }
+
+    #[test]
+    fn only_pages_before_a_dropped_creator_are_committed() {
+        let gathered = Gathered {
+            lanes: vec![
+                LanePages { lane: 0, pages: vec![page("20"), page("40"), page("60")] },
+                LanePages { lane: 3, pages: vec![page("a"), page("b")] },
+            ],
+            failures: vec![(creator(), (0, 1), ProviderError::RateLimited { retry_after: None })],
+            unsent: vec![(creator(), (1, 1))],
+            ..Default::default()
+        };
+        assert_eq!(gathered.clean_pages(), vec![(0, vec![page("20")]), (3, vec![page("a")])]);
+        // Creators left on a page because the job needed no more keep that page unread too.
+        let skipping = Gathered {
+            lanes: vec![LanePages { lane: 0, pages: vec![page("20"), page("40")] }],
+            skipped: vec![(0, 0)],
+            ..Default::default()
+        };
+        assert_eq!(skipping.clean_pages(), vec![(0, vec![])]);
+        assert_eq!(gathered.all_pages()[0].1.len(), 3);
+        let clean = Gathered { lanes: vec![LanePages { lane: 0, pages: vec![page("20")] }], ..Default::default() };
+        assert_eq!(clean.clean_pages(), clean.all_pages());
+    }
+}
