@@ -82,6 +82,8 @@ pub struct JobsConfig {
     pub rate_limit_delay: Duration,
     /// New creators after which a step stops paging (its lookups then finish and it commits).
     pub step_creators: usize,
+    /// How long a bought profile is reused by other runs (`SCOUT_PROFILE_CACHE_HOURS`); None = never.
+    pub profile_cache: Option<Duration>,
     /// Time after which a step stops paging (and, at twice this, starts no more lookups), so a step
     /// ends well inside the delivery timeout. With the embedded server it is at most a quarter of
     /// that timeout.
@@ -136,7 +138,7 @@ impl Config {
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
         };
-        let api_url = get("SCRAPECREATORS_API_URL").map(|u| u.trim_end_matches('/').to_string());
+        let api_url = get("SCRAPECREATORS_API_URL").map(|u| scrapecreators_base(&u));
         let api_key = match (&api_url, get("SCRAPECREATORS_API_KEY")) {
             (_, Some(key)) => key,
             (None, None) => SIMULATOR_API_KEY.into(),
@@ -166,6 +168,10 @@ impl Config {
             },
             rate_limit_delay: Duration::from_secs(parse_or(&get, "SCOUT_RATE_LIMIT_DELAY_SECS", 30)?),
             step_creators: parse_or(&get, "SCOUT_STEP_CREATORS", 160)?,
+            profile_cache: match parse_or::<u64>(&get, "SCOUT_PROFILE_CACHE_HOURS", 24)? {
+                0 => None,
+                hours => Some(Duration::from_secs(hours.min(24 * 365) * 3600)),
+            },
             step_budget: Duration::from_secs(parse_or(&get, "SCOUT_STEP_BUDGET_SECS", 20)?),
         };
         if jobs.step_creators == 0 {
@@ -186,6 +192,18 @@ impl Config {
 
     pub fn uses_simulator(&self) -> bool {
         self.scrapecreators.api_url.is_none()
+    }
+}
+
+/// The API's base URL. The original system configured the full endpoint it called
+/// (`https://api.scrapecreators.com/v1/tiktok/search/keyword`); Scout calls several, so everything from
+/// the version segment on is dropped.
+fn scrapecreators_base(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let path_start = url.find("://").map(|i| i + 3).and_then(|i| url[i..].find('/').map(|j| i + j));
+    match path_start.and_then(|start| ["/v1/", "/v2/", "/v3/"].iter().filter_map(|v| url[start..].find(v)).min().map(|at| start + at)) {
+        Some(cut) => url[..cut].to_string(),
+        None => url.to_string(),
     }
 }
 
@@ -246,6 +264,14 @@ mod tests {
         assert!(config(&[("SCRAPECREATORS_API_URL", "https://api.scrapecreators.com")]).is_err());
         assert!(config(&[("SCOUT_STEP_CREATORS", "0")]).is_err());
         assert!(config(&[("SCOUT_STEP_BUDGET_SECS", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_originals_full_endpoint_url_is_accepted() {
+        let with = |url: &str| config(&[("SCRAPECREATORS_API_URL", url), ("SCRAPECREATORS_API_KEY", "k")]).unwrap().scrapecreators.api_url;
+        assert_eq!(with("https://api.scrapecreators.com/v1/tiktok/search/keyword").as_deref(), Some("https://api.scrapecreators.com"));
+        assert_eq!(with("https://api.scrapecreators.com/").as_deref(), Some("https://api.scrapecreators.com"));
+        assert_eq!(with("http://proxy.local/scrape/v2/instagram/reels/search").as_deref(), Some("http://proxy.local/scrape"));
     }
 
     #[test]

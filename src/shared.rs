@@ -188,6 +188,8 @@ pub struct JobView {
     pub note: Option<String>,
     /// Provider credits the run has used so far.
     pub credits_used: u64,
+    /// Credits it did not spend because a recent run had bought the same profiles.
+    pub credits_saved: u64,
     /// Seconds left at the pace so far, once a few steps have run.
     pub eta_seconds: Option<u64>,
     /// Set while the run waits on purpose, until `waiting_until` (unix ms).
@@ -428,6 +430,7 @@ mod tests {
             error: None,
             note: None,
             credits_used: 0,
+            credits_saved: 0,
             eta_seconds: None,
             waiting_reason: None,
             waiting_until: None,

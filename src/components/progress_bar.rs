@@ -36,6 +36,9 @@ pub fn ProgressBar(job: JobView) -> impl IntoView {
             <p class="flex flex-wrap gap-x-4 text-xs text-slate-500">
                 <span>{job.platform.label()}</span>
                 <span data-testid="credits-used">{format!("{} credits used", format_count(job.credits_used as i64))}</span>
+                {(job.credits_saved > 0).then(|| view! {
+                    <span data-testid="credits-saved">{format!("{} saved by reusing recent profiles", format_count(job.credits_saved as i64))}</span>
+                })}
                 {job.eta_seconds.map(|secs| view! { <span data-testid="eta">{format!("{} left", format_duration(secs))}</span> })}
             </p>
         </div>

@@ -62,9 +62,9 @@ pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, p
     let done = sqlx::query(
         "INSERT INTO creators (id, job_id, campaign_id, platform, external_id, position, handle, name, followers, bio, emails,
             avatar_url, verified, profile_url, post_url, views, likes, hashtags, matched_keyword, raw, created_at,
-            comments, shares, country, category, business_email)
+            comments, shares, country, category, business_email, profile_fetched_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-            $22, $23, $24, $25, $26)
+            $22, $23, $24, $25, $26, $27)
          ON CONFLICT (job_id, platform, external_id) DO NOTHING",
     )
     .bind(new_id())
@@ -93,6 +93,7 @@ pub async fn insert(conn: &mut AnyConnection, job_id: &str, campaign_id: &str, p
     .bind(&c.country)
     .bind(&c.category)
     .bind(&c.business_email)
+    .bind(c.profile_fetched_at.unwrap_or(0))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -122,6 +123,62 @@ pub async fn known_ids(db: &Db, job_id: &str, platform: Platform, external_ids: 
         query = query.bind(id);
     }
     Ok(query.fetch_all(db).await?.into_iter().map(|r| r.0).collect())
+}
+
+/// A profile some run bought recently, as stored on its creator row.
+#[derive(sqlx::FromRow)]
+pub struct CachedProfile {
+    pub external_id: String,
+    pub bio: String,
+    pub emails: String,
+    pub followers: i64,
+    pub verified: i64,
+    pub country: String,
+    pub category: String,
+    pub business_email: String,
+    pub profile_fetched_at: i64,
+}
+
+impl CachedProfile {
+    /// Fills `creator` in as the profile lookup did for the run that bought it.
+    pub fn apply_to(self, creator: &mut Creator) {
+        creator.bio = self.bio;
+        creator.emails = self.emails.split(' ').filter(|e| !e.is_empty()).map(str::to_string).collect();
+        if self.followers > 0 {
+            creator.followers = self.followers;
+        }
+        creator.verified = creator.verified || self.verified != 0;
+        creator.country = self.country;
+        creator.category = self.category;
+        creator.business_email = self.business_email;
+        creator.profile_fetched_at = Some(self.profile_fetched_at);
+    }
+}
+
+/// The newest profile of each of `external_ids` on `platform` bought at or after `since` (unix ms)
+/// by any run.
+pub async fn cached_profiles(db: &Db, platform: Platform, external_ids: &[String], since: i64) -> sqlx::Result<Vec<CachedProfile>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..external_ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT external_id, bio, emails, followers, verified, country, category, business_email, profile_fetched_at
+         FROM creators WHERE platform = $1 AND profile_fetched_at >= $2 AND profile_fetched_at > 0 AND external_id IN ({})
+         ORDER BY profile_fetched_at DESC",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, CachedProfile>(&sql).bind(platform.as_str()).bind(since);
+    for id in external_ids {
+        query = query.bind(id);
+    }
+    let mut newest: Vec<CachedProfile> = Vec::new();
+    for row in query.fetch_all(db).await? {
+        if !newest.iter().any(|p| p.external_id == row.external_id) {
+            newest.push(row);
+        }
+    }
+    Ok(newest)
 }
 
 pub struct PageQuery {

@@ -31,6 +31,8 @@ pub struct JobRow {
     pub waiting_reason: Option<String>,
     /// What the run has cost so far.
     pub credits_used: i64,
+    /// What reusing recently bought profiles saved it.
+    pub credits_saved: i64,
     /// Whether the run may add keywords from its hashtags when its own run out (0/1).
     pub expand_keywords: i64,
     /// The keywords it added (JSON list), once it has.
@@ -76,6 +78,7 @@ impl JobRow {
         let waiting = live && self.resume_at > now;
         JobView {
             credits_used: self.credits_used.max(0) as u64,
+            credits_saved: self.credits_saved.max(0) as u64,
             eta_seconds: live.then(|| self.eta_seconds(now)).flatten(),
             waiting_reason: self.waiting_reason.as_deref().and_then(WaitingReason::parse).filter(|_| waiting),
             waiting_until: waiting.then_some(self.resume_at),
@@ -111,7 +114,7 @@ pub struct LaneRow {
 
 const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    resume_at, waiting_reason, credits_used, expand_keywords, added_keywords, started_at, completed_at, created_at, updated_at";
+    resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -333,6 +336,7 @@ pub struct StepOutcome<'a> {
     /// Why the next step is delayed.
     pub waiting_reason: Option<WaitingReason>,
     pub credits_added: u32,
+    pub credits_saved: u32,
     pub runs_added: i64,
     pub results: i64,
     pub progress: i64,
@@ -348,7 +352,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     sqlx::query(
         "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2, progress = $3, status = $4,
             note = $5, completed_at = $6, last_error = $12, updated_at = $7, resume_at = $8, waiting_reason = $10,
-            credits_used = credits_used + $11
+            credits_used = credits_used + $11, credits_saved = credits_saved + $13
          WHERE id = $9",
     )
     .bind(outcome.runs_added)
@@ -363,6 +367,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(outcome.waiting_reason.map(WaitingReason::as_str))
     .bind(outcome.credits_added as i64)
     .bind(outcome.error)
+    .bind(outcome.credits_saved as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -34,6 +34,8 @@ pub struct Budget {
     pub batch: usize,
     /// Time after which paging stops; queued lookups still finish.
     pub time: Duration,
+    /// Profiles bought by any run at or after this moment (unix ms) are reused; None = never.
+    pub cached_since: Option<i64>,
 }
 
 /// A page read in this step, in its lane's order.
@@ -69,6 +71,8 @@ pub struct Gathered {
     pub page_error: Option<ProviderError>,
     /// What the calls that succeeded cost.
     pub credits: u32,
+    /// Profiles reused from a recent run instead of bought.
+    pub cache_hits: u32,
 }
 
 enum Event {
@@ -178,18 +182,36 @@ pub async fn gather(
                             .into_iter()
                             .collect();
                         // No more than the job still needs, so no lookup is paid for past the target.
+                        let mut to_look_up: Vec<(usize, Creator)> = Vec::new();
                         for creator in fresh.into_iter().filter(|c| !known.contains(&c.external_id)) {
                             if taken >= needed {
                                 out.skipped.push((lane, page_index));
                                 break;
                             }
-                            let origin = (lane, page_index);
                             if Providers::needs_profile(&creator) {
-                                queue.push_back((taken, origin, creator));
+                                to_look_up.push((taken, creator));
                             } else {
-                                ready.push((taken, creator, origin));
+                                ready.push((taken, creator, (lane, page_index)));
                             }
                             taken += 1;
+                        }
+                        // A profile another run bought recently is reused, not bought again.
+                        let mut cached = match budget.cached_since {
+                            Some(since) if !to_look_up.is_empty() => {
+                                let ids: Vec<String> = to_look_up.iter().map(|(_, c)| c.external_id.clone()).collect();
+                                db::creators::cached_profiles(db, platform, &ids, since).await.context("Failed to read cached profiles")?
+                            }
+                            _ => Vec::new(),
+                        };
+                        for (order, mut creator) in to_look_up {
+                            match cached.iter().position(|p| p.external_id == creator.external_id) {
+                                Some(hit) => {
+                                    cached.swap_remove(hit).apply_to(&mut creator);
+                                    out.cache_hits += 1;
+                                    ready.push((order, creator, (lane, page_index)));
+                                }
+                                None => queue.push_back((order, (lane, page_index), creator)),
+                            }
                         }
                     }
                     Err(error) => {

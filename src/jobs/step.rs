@@ -86,6 +86,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         concurrency: state.config.jobs.provider_concurrency,
         batch: state.config.jobs.step_creators,
         time: state.config.jobs.step_budget,
+        cached_since: state.config.jobs.profile_cache.map(|keep| db::now_ms() - keep.as_millis() as i64),
     };
     let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, budget).await?;
     let clean = gathered.clean_pages();
@@ -99,20 +100,21 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
     };
     let decision = decide(&facts, state.config.jobs.rate_limit_delay);
     let spent = gathered.credits;
+    let saved = gathered.cache_hits;
     match decision {
         Decision::SaveAll => {
             let pages = gathered.all_pages();
             let mut creators: Vec<Creator> = gathered.creators.into_iter().map(|(c, _)| c).collect();
             // The few whose lookup kept failing are kept as the search found them.
             creators.extend(gathered.failures.into_iter().map(|(c, _, _)| c));
-            save(state, &job, step, &lanes, Fetched { pages, creators, spent }, None, None).await
+            save(state, &job, step, &lanes, Fetched { pages, creators, spent, saved }, None, None).await
         }
         Decision::SaveProgress { pause } => {
             // Creators not kept are dropped and their pages left unread, so a later step looks at
             // them again (the saved creators are then skipped): no paid lookup is thrown away.
             tracing::info!(kept = gathered.creators.len(), dropped = gathered.failures.len() + gathered.unsent.len(), pause_ms = ?pause.map(|a| a.as_millis()), "partial step saved");
             let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
-            save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent }, pause, None).await
+            save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved }, pause, None).await
         }
         Decision::Pause { after } => {
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
@@ -128,7 +130,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
             if save_progress {
                 // What the step already paid for is kept, and the job ends in the same transaction.
                 let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
-                return save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent }, None, Some(&message)).await;
+                return save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved }, None, Some(&message)).await;
             }
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
             lifecycle::fail(&state.db, &job.id, &job.campaign_id, &message).await?;
@@ -143,6 +145,8 @@ struct Fetched {
     creators: Vec<Creator>,
     /// Credits the step's provider calls cost.
     spent: u32,
+    /// Credits saved by reusing recently bought profiles.
+    saved: u32,
 }
 
 /// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause),
@@ -236,6 +240,7 @@ async fn save(
         resume_at: delay.map(|d| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
         waiting_reason: delay.map(|_| WaitingReason::ProviderRateLimit),
         credits_added: fetched.spent,
+        credits_saved: fetched.saved,
         runs_added: pages_read,
         results,
         progress: progress as i64,

@@ -27,6 +27,7 @@ pub async fn look_up(providers: &Providers, mut creator: Creator, retry_until: I
             Ok(profile) => {
                 let credits = profile.credits;
                 creator.apply_profile(profile);
+                creator.profile_fetched_at = Some(chrono::Utc::now().timestamp_millis());
                 return Lookup::Done { creator, credits };
             }
             Err(ProviderError::NotFound) => return Lookup::Done { creator, credits: 0 },

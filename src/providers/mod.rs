@@ -39,6 +39,8 @@ pub struct Creator {
     pub country: String,
     pub category: String,
     pub business_email: String,
+    /// When its profile was bought (unix ms), if it was: reused by later runs for a while.
+    pub profile_fetched_at: Option<i64>,
     /// The provider fields Scout read, kept for provenance (not the whole 60 KB item).
     pub raw: serde_json::Value,
 }

@@ -20,6 +20,7 @@ crate::on_both_databases!(
     the_sweeper_times_out_a_waiting_job_and_its_campaign,
     a_cancelled_search_stops_and_keeps_what_it_found,
     paging_and_lookups_share_the_concurrency_limit,
+    profiles_bought_recently_are_reused_not_bought_again,
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
@@ -265,6 +266,38 @@ async fn paging_and_lookups_share_the_concurrency_limit(backend: Backend) {
     assert!(stats["searchesDuringLookups"].as_u64().unwrap() > 10, "{stats}");
     let rows = app.csv_rows(&campaign, &job_id).await;
     assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000);
+}
+
+async fn profiles_bought_recently_are_reused_not_bought_again(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Twice the same").await;
+    let first = app.start_search(&campaign, &["calligraphy"], 1000).await;
+    let first = app.wait_for_terminal(&first, JOB_LIMIT).await;
+    assert_completed(&first);
+    assert_eq!(first.credits_saved, 0);
+
+    let second = app.start_search(&campaign, &["calligraphy"], 1000).await;
+    let second_job = app.wait_for_terminal(&second, JOB_LIMIT).await;
+    assert_completed(&second_job);
+    // The same 1,000 creators: no profile bought twice, and the run says what it saved.
+    assert_eq!(app.simulator_stats().await["profileCalls"], 1000);
+    assert_eq!(second_job.credits_saved, 1000);
+    assert!(second_job.credits_used + 1000 <= first.credits_used, "only search pages were paid for again");
+    let rows = app.csv_rows(&campaign, &second).await;
+    assert!(rows.iter().all(|r| !r[6].is_empty()), "reused profiles carry their bios");
+    assert_eq!(
+        rows.iter().filter(|r| !r[5].is_empty()).count(),
+        app.csv_rows(&campaign, &first.id).await.iter().filter(|r| !r[5].is_empty()).count()
+    );
+
+    // With the cache off, profiles are bought every time.
+    let app = spawn_app_with(backend, &[("SCOUT_PROFILE_CACHE_HOURS", "0")]).await;
+    let campaign = app.create_campaign("No reuse").await;
+    for _ in 0..2 {
+        let job = app.start_search(&campaign, &["calligraphy"], 1000).await;
+        assert_eq!(app.wait_for_terminal(&job, JOB_LIMIT).await.credits_saved, 0);
+    }
+    assert_eq!(app.simulator_stats().await["profileCalls"], 2000);
 }
 
 async fn a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators(backend: Backend) {

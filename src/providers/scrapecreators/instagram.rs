@@ -277,6 +277,7 @@ fn base(handle: &str, id: Option<String>, keyword: &str) -> Creator {
         country: String::new(),
         category: String::new(),
         business_email: String::new(),
+        profile_fetched_at: None,
         raw: Value::Null,
     }
 }

@@ -170,6 +170,7 @@ fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {
         country: String::new(),
         category: String::new(),
         business_email: String::new(),
+        profile_fetched_at: None,
         external_id,
         handle,
         raw,

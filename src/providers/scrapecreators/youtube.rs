@@ -131,6 +131,7 @@ fn creator_from_video(video: Video, keyword: &str) -> Option<Creator> {
         country: String::new(),
         category: String::new(),
         business_email: String::new(),
+        profile_fetched_at: None,
     })
 }
 
