@@ -108,7 +108,7 @@ impl TargetUsername {
     pub fn parse(raw: &str, platform: Platform) -> Result<Self, String> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err("targetUsername is required for a similar search.".into());
+            return Err("Enter the creator's @handle or profile link (targetUsername).".into());
         }
         let handle = match raw.find("://").map(|i| &raw[i + 3..]).or_else(|| raw.strip_prefix("www.")).or_else(|| {
             // "tiktok.com/@x" without a scheme is a URL too.

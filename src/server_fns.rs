@@ -1,7 +1,7 @@
 //! Leptos server functions used by the pages. Each is a thin shell over the same code the JSON API
 //! uses, so validation and behaviour are identical.
 
-use crate::shared::{CampaignDetail, CampaignView, CreatorPage, JobView, Platform};
+use crate::shared::{CampaignDetail, CampaignView, CreatorPage, JobView, Platform, SearchKind};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -53,12 +53,15 @@ pub async fn get_campaign(id: String) -> Result<CampaignDetail, ServerFnError> {
     crate::usecases::campaigns::detail(&state()?, &owner(), &id).await.map_err(user_error)
 }
 
-/// Starts a keyword search on `platform`; `keywords` is the text of the keyword box (comma-separated).
+/// Starts a search on `platform`: by keywords (`keywords` is the text of the keyword box,
+/// comma-separated) or similar to the account in `target_username`.
 #[server]
 pub async fn start_search(
     campaign_id: String,
     platform: Platform,
+    kind: SearchKind,
     keywords: String,
+    target_username: String,
     target_results: u32,
     expand_keywords: bool,
 ) -> Result<String, ServerFnError> {
@@ -69,12 +72,12 @@ pub async fn start_search(
     let state = state()?;
     let request = StartRequest {
         campaign_id: Some(campaign_id),
-        keywords: Some(Keywords::split_input(&keywords)),
-        target_username: None,
+        keywords: (kind == SearchKind::Keywords).then(|| Keywords::split_input(&keywords)),
+        target_username: (kind == SearchKind::Similar).then_some(target_username),
         target_results: Some(target_results.into()),
         expand_keywords: Some(expand_keywords),
     };
-    let search = searches::parse(platform, None, request).map_err(user_error)?;
+    let search = searches::parse(platform, Some(kind), request).map_err(user_error)?;
     Ok(searches::start(&state, &owner(), search).await.map_err(user_error)?.job_id)
 }
 

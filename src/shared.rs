@@ -192,6 +192,8 @@ pub struct JobView {
     pub credits_saved: u64,
     /// Seconds left at the pace so far, once a few steps have run.
     pub eta_seconds: Option<u64>,
+    /// A similar search's stage (none for keyword searches).
+    pub stage: Option<Stage>,
     /// Set while the run waits on purpose, until `waiting_until` (unix ms).
     pub waiting_reason: Option<WaitingReason>,
     pub waiting_until: Option<i64>,
@@ -201,12 +203,46 @@ pub struct JobView {
 impl JobView {
     /// The line under the progress bar.
     pub fn status_text(&self) -> String {
-        if let (Some(reason), Some(until), false) = (self.waiting_reason, self.waiting_until, self.status.is_terminal()) {
-            let at = format_clock(until);
-            return match reason {
-                WaitingReason::ProviderRateLimit => format!("Waiting for the provider until {at} (rate limit)…"),
-                WaitingReason::RetryBackoff => format!("The provider is failing; trying again at {at}…"),
-            };
+        let base = self.stage_text();
+        match (self.waiting_reason, self.waiting_until, self.status.is_terminal()) {
+            (Some(reason), Some(until), false) => {
+                let at = format_clock(until);
+                let wait = match reason {
+                    WaitingReason::ProviderRateLimit => format!("Waiting for the provider until {at} (rate limit)…"),
+                    WaitingReason::RetryBackoff => format!("The provider is failing; trying again at {at}…"),
+                };
+                match self.stage {
+                    // A similar search says where it is, then why it waits.
+                    Some(Stage::FetchingProfile | Stage::Analyzing | Stage::Searching) => format!("{base} {wait}"),
+                    _ => wait,
+                }
+            }
+            _ => base,
+        }
+    }
+
+    /// A similar search's account as people read it: `@handle`, or `channel UC…` for a YouTube id.
+    pub fn account_label(&self) -> Option<String> {
+        let account = self.target_username.as_deref()?;
+        Some(if account.len() == 24 && account.starts_with("UC") { format!("channel {account}") } else { format!("@{account}") })
+    }
+
+    /// What the run looks for, as the run list names it.
+    pub fn title(&self) -> String {
+        match (self.kind, self.account_label()) {
+            (SearchKind::Similar, Some(account)) => format!("Similar to {account}"),
+            _ => self.keywords.join(", "),
+        }
+    }
+
+    fn stage_text(&self) -> String {
+        if let (Some(stage), Some(account)) = (self.stage, self.account_label()) {
+            match stage {
+                Stage::FetchingProfile => return format!("Fetching {account}'s profile…"),
+                Stage::Analyzing => return format!("Analyzing {account}'s profile… ({}%)", self.progress),
+                Stage::Searching => return format!("Searching for creators similar to {account}… ({}%)", self.progress),
+                Stage::Initializing | Stage::Completed => {}
+            }
         }
         match self.status {
             JobStatus::Pending => "Starting search…".to_string(),
@@ -331,15 +367,44 @@ pub fn progress_percent(runs: u32, max_runs: u32, results: u32, target: u32, com
     ((run_part + result_part).floor() as u32).min(99)
 }
 
+/// A similar search's progress by stage: fetching the account's profile (5), analyzing it (10), then
+/// searching up to 99 as results arrive; 100 once completed.
+pub fn similar_progress(runs: u32, results: u32, target: u32, completed: bool) -> u32 {
+    if completed {
+        return 100;
+    }
+    if runs == 0 && results == 0 {
+        return 5;
+    }
+    let found = if target == 0 { 0.0 } else { (results as f64 / target as f64).min(1.0) };
+    (10 + (found * 89.0).floor() as u32).min(99)
+}
+
+/// Where a similar search is (`JobView::stage`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Initializing,
+    FetchingProfile,
+    Analyzing,
+    Searching,
+    Completed,
+}
+
 /// Provider calls (ScrapeCreators credits) a search of `target` creators is expected to cost: its
 /// search pages plus the profile lookups the platform needs for bios and emails (TikTok and YouTube
 /// search results carry none; Instagram profile search carries bios inline, its reels do not).
-pub fn estimate_credits(platform: Platform, target: u32) -> u32 {
+/// A similar search on Instagram visits one related profile per creator (no search pages); on TikTok
+/// and YouTube it is a keyword search plus one call for the account.
+pub fn estimate_credits(platform: Platform, kind: SearchKind, target: u32) -> u32 {
+    if kind == SearchKind::Similar && platform == Platform::Instagram {
+        return target + 1;
+    }
     let lookups = match platform {
         Platform::Tiktok | Platform::Youtube => target,
         Platform::Instagram => target / 2,
     };
-    expected_runs(platform, target) + lookups
+    expected_runs(platform, target) + lookups + (kind == SearchKind::Similar) as u32
 }
 
 /// Thousands separators for display: 12345 → "12,345".
@@ -387,9 +452,14 @@ mod tests {
 
     #[test]
     fn credit_estimate_counts_pages_and_profiles() {
-        assert_eq!(estimate_credits(Platform::Tiktok, 1000), 50 + 1000);
-        assert_eq!(estimate_credits(Platform::Tiktok, 2500), 125 + 2500);
-        assert!(estimate_credits(Platform::Instagram, 1000) < estimate_credits(Platform::Tiktok, 1000));
+        assert_eq!(estimate_credits(Platform::Tiktok, SearchKind::Keywords, 1000), 50 + 1000);
+        assert_eq!(estimate_credits(Platform::Tiktok, SearchKind::Keywords, 2500), 125 + 2500);
+        assert!(
+            estimate_credits(Platform::Instagram, SearchKind::Keywords, 1000)
+                < estimate_credits(Platform::Tiktok, SearchKind::Keywords, 1000)
+        );
+        assert_eq!(estimate_credits(Platform::Instagram, SearchKind::Similar, 300), 301);
+        assert_eq!(estimate_credits(Platform::Tiktok, SearchKind::Similar, 100), 5 + 100 + 1);
     }
 
     #[test]
@@ -432,6 +502,7 @@ mod tests {
             credits_used: 0,
             credits_saved: 0,
             eta_seconds: None,
+            stage: None,
             waiting_reason: None,
             waiting_until: None,
             created_at: 0,
@@ -443,7 +514,14 @@ mod tests {
         job.waiting_reason = Some(WaitingReason::ProviderRateLimit);
         job.waiting_until = Some(1_795_392_300_000);
         assert_eq!(job.status_text(), "Waiting for the provider until 00:05 UTC (rate limit)…");
+        job.stage = Some(Stage::Analyzing);
+        job.target_username = Some("maya".into());
+        job.progress = 10;
+        assert_eq!(job.status_text(), "Analyzing @maya's profile… (10%) Waiting for the provider until 00:05 UTC (rate limit)…");
         job.waiting_reason = None;
+        job.stage = Some(Stage::Searching);
+        assert_eq!(job.status_text(), "Searching for creators similar to @maya… (10%)");
+        job.stage = None;
         job.status = JobStatus::Completed;
         assert_eq!(job.status_text(), "Completed");
         job.status = JobStatus::Error;

@@ -93,3 +93,40 @@ test('a running search can be cancelled from its bar and keeps what it found', a
   await expect(page.getByTestId('progress-text')).toContainText('kept');
   await expect(page.getByTestId('cancel-search')).toHaveCount(0);
 });
+
+test('a marketer finds creators similar to an account, and sees its stage while it waits', async ({ page, request }) => {
+  await page.goto('/');
+  await page.getByLabel('Name').fill('Like Maya');
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await expect(page).toHaveURL(/\/campaigns\//);
+
+  // TikTok: the account's profile is read, then its topics searched; the provider rate-limits the
+  // first search page for an hour, so the run waits in its "analyzing" stage and says so.
+  const fault = await request.post('/simulator/scrapecreators/_faults', {
+    headers: { 'x-api-key': 'scout-demo-key' },
+    data: { status: 429, count: 1, retryAfter: 3600, endpoint: 'tiktok/search' },
+  });
+  expect(fault.status()).toBe(204);
+  await page.getByLabel('TikTok', { exact: true }).check({ force: true });
+  await page.getByLabel('Similar to a creator').check({ force: true });
+  await expect(page.getByTestId('target-value')).toHaveText('100');
+  await page.getByLabel('Creator', { exact: true }).fill('https://www.tiktok.com/@maya.pilates7');
+  await page.getByRole('button', { name: 'Start search' }).click();
+  await expect(page.getByTestId('progress-text')).toContainText("Analyzing @maya.pilates7's profile");
+  await expect(page.getByTestId('progress-text')).toContainText('Waiting for the provider until');
+  await expectAccessible(page);
+  await page.getByTestId('cancel-search').click();
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-status', 'cancelled');
+
+  // Instagram: walks the related profiles to 100 creators, never the account itself.
+  await page.getByLabel('Instagram', { exact: true }).check({ force: true });
+  await page.getByLabel('Creator', { exact: true }).fill('@maya.pilates7');
+  await page.getByRole('button', { name: 'Start search' }).click();
+  await expect(page.getByTestId('run-platform')).toHaveCount(2);
+  await expect(page.getByTestId('progress')).toHaveAttribute('data-status', 'completed', { timeout: 120_000 });
+  await expect(page.getByTestId('results-total')).toHaveText('100 creators');
+  const rows = await csvRows(page);
+  expect(rows.length - 1).toBe(100);
+  expect(rows.slice(1).some((r) => r[0] === 'maya.pilates7')).toBeFalsy();
+  expect(Number((await page.getByTestId('credits-used').textContent())!.replace(/\D/g, ''))).toBeGreaterThan(100);
+});

@@ -1,13 +1,8 @@
 use crate::{
-    domain::Keywords,
+    domain::{Keywords, TargetUsername},
     server_fns::{error_text, StartSearch},
     shared::{estimate_credits, format_count, Platform, SearchKind, MAX_KEYWORDS},
 };
-
-const RANGE: crate::shared::TargetRange = SearchKind::Keywords.target_range();
-const MIN_TARGET: u32 = RANGE.min;
-const MAX_TARGET: u32 = RANGE.max;
-const TARGET_STEP: u32 = RANGE.step;
 use leptos::prelude::*;
 
 /// Keywords, the target slider with its credit estimate, and the start button. The slider carries a
@@ -16,8 +11,11 @@ use leptos::prelude::*;
 #[component]
 pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String>) -> impl IntoView {
     let platform = RwSignal::new(Platform::Tiktok);
+    let kind = RwSignal::new(SearchKind::Keywords);
     let keywords = RwSignal::new(String::new());
-    let target = RwSignal::new(MIN_TARGET);
+    let username = RwSignal::new(String::new());
+    let target = RwSignal::new(SearchKind::Keywords.target_range().min);
+    let range = move || kind.get().target_range();
     let expand = RwSignal::new(true);
     let start = ServerAction::<StartSearch>::new();
     let parsed = move || Keywords::split_input(&keywords.get());
@@ -26,20 +24,27 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
     Effect::new(move |_| {
         if let Some(Ok(job_id)) = start.value().get() {
             keywords.set(String::new());
+            username.set(String::new());
             on_started.run(job_id);
         }
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        match Keywords::parse(&parsed()) {
+        let checked = match kind.get_untracked() {
+            SearchKind::Keywords => Keywords::parse(&parsed()).map(|_| ()),
+            SearchKind::Similar => TargetUsername::parse(&username.get_untracked(), platform.get_untracked()).map(|_| ()),
+        };
+        match checked {
             Err(message) => local_error.set(Some(message)),
-            Ok(_) => {
+            Ok(()) => {
                 local_error.set(None);
                 start.dispatch(StartSearch {
                     campaign_id: campaign_id.clone(),
                     platform: platform.get_untracked(),
+                    kind: kind.get_untracked(),
                     keywords: keywords.get_untracked(),
+                    target_username: username.get_untracked(),
                     target_results: target.get_untracked(),
                     expand_keywords: expand.get_untracked(),
                 });
@@ -77,7 +82,49 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                     }).collect_view()}
                 </div>
             </fieldset>
-            <div class="space-y-2">
+            <fieldset class="space-y-2">
+                <legend class="text-sm font-medium text-slate-700">"Find creators"</legend>
+                <div class="grid grid-cols-2 gap-2" data-testid="kinds">
+                    {[(SearchKind::Keywords, "Keyword search"), (SearchKind::Similar, "Similar to a creator")].into_iter().map(|(k, label)| view! {
+                        <label
+                            class="flex cursor-pointer items-center justify-center rounded-lg border px-2 py-2 text-center text-sm font-medium transition has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-indigo-300"
+                            class=("border-indigo-500", move || kind.get() == k)
+                            class=("bg-indigo-50", move || kind.get() == k)
+                            class=("text-indigo-800", move || kind.get() == k)
+                            class=("border-slate-300", move || kind.get() != k)
+                            class=("text-slate-700", move || kind.get() != k)>
+                            <input type="radio" name="kind" value=k.as_str() class="sr-only"
+                                prop:checked=move || kind.get() == k
+                                on:change=move |_| {
+                                    kind.set(k);
+                                    // Each kind has its own range: start at its smallest target.
+                                    target.set(k.target_range().min);
+                                }/>
+                            {label}
+                        </label>
+                    }).collect_view()}
+                </div>
+            </fieldset>
+            <div class="space-y-2" class=("hidden", move || kind.get() != SearchKind::Similar)>
+                <label for="target-username" class="block text-sm font-medium text-slate-700">"Creator"</label>
+                <input
+                    id="target-username"
+                    name="target-username"
+                    type="text"
+                    autocomplete="off"
+                    placeholder="@handle or profile link"
+                    class="block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-200"
+                    prop:value=move || username.get()
+                    on:input=move |ev| username.set(event_target_value(&ev))
+                />
+                <p class="text-xs text-slate-500">
+                    {move || match platform.get() {
+                        Platform::Instagram => "Scout walks the profiles Instagram lists as related to this one.",
+                        _ => "Scout searches the topics this account describes itself with.",
+                    }}
+                </p>
+            </div>
+            <div class="space-y-2" class=("hidden", move || kind.get() != SearchKind::Keywords)>
                 <label for="keywords" class="block text-sm font-medium text-slate-700">"Keywords"</label>
                 <input
                     id="keywords"
@@ -110,27 +157,27 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
                     id="target"
                     name="target"
                     type="range"
-                    min=MIN_TARGET.to_string()
-                    max=MAX_TARGET.to_string()
-                    step=TARGET_STEP.to_string()
-                    value=MIN_TARGET.to_string()
+                    min=move || range().min.to_string()
+                    max=move || range().max.to_string()
+                    step=move || range().step.to_string()
+                    value=SearchKind::Keywords.target_range().min.to_string()
                     class="w-full accent-indigo-600"
                     prop:value=move || target.get().to_string()
                     on:input=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse::<u32>() {
-                            target.set(v.clamp(MIN_TARGET, MAX_TARGET));
+                            target.set(v.clamp(range().min, range().max));
                         }
                     }
                 />
                 <div class="flex justify-between text-xs text-slate-500">
-                    <span>{format_count(MIN_TARGET as i64)}</span>
+                    <span>{move || format_count(range().min as i64)}</span>
                     <span data-testid="credit-estimate">
-                        {move || format!("≈ {} provider calls (credits)", format_count(estimate_credits(platform.get(), target.get()) as i64))}
+                        {move || format!("≈ {} provider calls (credits)", format_count(estimate_credits(platform.get(), kind.get(), target.get()) as i64))}
                     </span>
-                    <span>{format_count(MAX_TARGET as i64)}</span>
+                    <span>{move || format_count(range().max as i64)}</span>
                 </div>
             </div>
-            <label class="flex items-start gap-2 text-sm text-slate-700">
+            <label class="flex items-start gap-2 text-sm text-slate-700" class=("hidden", move || kind.get() != SearchKind::Keywords)>
                 <input type="checkbox" data-testid="expand-keywords" class="mt-0.5 h-4 w-4 rounded border-slate-300 accent-indigo-600"
                     prop:checked=move || expand.get()
                     on:change=move |ev| expand.set(event_target_checked(&ev))/>

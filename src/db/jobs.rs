@@ -2,7 +2,7 @@
 //! a webhook delivery drives it) so duplicate or late deliveries change nothing.
 
 use super::{now_ms, Db};
-use crate::shared::{JobStatus, JobView, Platform, SearchKind, WaitingReason};
+use crate::shared::{JobStatus, JobView, Platform, SearchKind, Stage, WaitingReason};
 use sqlx::AnyConnection;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -14,6 +14,8 @@ pub struct JobRow {
     pub search_type: String,
     pub keywords: String,
     pub target_username: Option<String>,
+    /// The platform's id of a similar search's account, once read.
+    pub target_external_id: Option<String>,
     pub target_results: i64,
     pub status: String,
     pub step: i64,
@@ -48,6 +50,21 @@ impl JobRow {
         JobStatus::parse(&self.status).unwrap_or(JobStatus::Error)
     }
 
+    /// Where a similar search is, from what it has done so far.
+    fn stage(&self) -> Option<Stage> {
+        if self.kind() != SearchKind::Similar {
+            return None;
+        }
+        Some(match self.status() {
+            JobStatus::Pending => Stage::Initializing,
+            JobStatus::Completed => Stage::Completed,
+            status if status.is_terminal() => return None,
+            _ if self.processed_runs == 0 => Stage::FetchingProfile,
+            _ if self.processed_results == 0 => Stage::Analyzing,
+            _ => Stage::Searching,
+        })
+    }
+
     /// Seconds left at the pace so far; only once a few pages have been read, so it is not a guess.
     fn eta_seconds(&self, now: i64) -> Option<u64> {
         let started = self.started_at?;
@@ -79,6 +96,7 @@ impl JobRow {
         JobView {
             credits_used: self.credits_used.max(0) as u64,
             credits_saved: self.credits_saved.max(0) as u64,
+            stage: self.stage(),
             eta_seconds: live.then(|| self.eta_seconds(now)).flatten(),
             waiting_reason: self.waiting_reason.as_deref().and_then(WaitingReason::parse).filter(|_| waiting),
             waiting_until: waiting.then_some(self.resume_at),
@@ -112,7 +130,7 @@ pub struct LaneRow {
     pub exhausted: i64,
 }
 
-const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results, status, step, \
+const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_external_id, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
     resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, started_at, completed_at, created_at, updated_at";
 
@@ -144,7 +162,8 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     .bind(job.campaign_id)
     .bind(job.platform.as_str())
     .bind(job.kind.as_str())
-    .bind(serde_json::to_string(job.keywords).unwrap_or_default())
+    // A similar search has no keywords of its own (its one lane is the account).
+    .bind(serde_json::to_string(if job.kind == SearchKind::Similar { &[][..] } else { job.keywords }).unwrap_or_default())
     .bind(job.target_username)
     .bind(job.target_results as i64)
     .bind(job.timeout_at)
@@ -152,14 +171,14 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     .bind(job.expand_keywords as i64)
     .execute(&mut *conn)
     .await?;
-    add_lanes(conn, job.id, 0, job.keywords, job.sources).await
+    let lanes: Vec<(String, String)> =
+        job.keywords.iter().flat_map(|keyword| job.sources.iter().map(|source| (keyword.clone(), source.to_string()))).collect();
+    add_lanes(conn, job.id, 0, &lanes).await
 }
 
-/// Adds one lane per keyword and source, numbered from `first`.
-pub async fn add_lanes(conn: &mut AnyConnection, job_id: &str, first: i64, keywords: &[String], sources: &[&str]) -> sqlx::Result<()> {
-    let lanes: Vec<(String, String)> =
-        keywords.iter().flat_map(|keyword| sources.iter().map(|source| (keyword.clone(), source.to_string()))).collect();
-    for (offset, (keyword, source)) in lanes.into_iter().enumerate() {
+/// Adds one lane per (keyword, source), numbered from `first`.
+pub async fn add_lanes(conn: &mut AnyConnection, job_id: &str, first: i64, lanes: &[(String, String)]) -> sqlx::Result<()> {
+    for (offset, (keyword, source)) in lanes.iter().enumerate() {
         sqlx::query("INSERT INTO job_lanes (job_id, lane, keyword, source, cursor, runs, exhausted) VALUES ($1, $2, $3, $4, NULL, 0, 0)")
             .bind(job_id)
             .bind(first + offset as i64)
@@ -317,6 +336,12 @@ pub async fn save_lane(
         .bind(pages)
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// Remembers a similar search's account id.
+pub async fn set_target_id(conn: &mut AnyConnection, id: &str, target_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE scraping_jobs SET target_external_id = $1 WHERE id = $2").bind(target_id).bind(id).execute(&mut *conn).await?;
     Ok(())
 }
 

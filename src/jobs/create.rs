@@ -8,7 +8,7 @@ use super::{
 use crate::{
     db::{self, jobs::NewJob},
     domain::SearchSpec,
-    providers::Providers,
+    providers::{Providers, TARGET_SOURCE},
     startup::AppState,
     usecases::{searches::NewSearch, Owner},
 };
@@ -30,9 +30,14 @@ pub struct StartedJob {
 pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Result<StartedJob, CreateJobError> {
     let job_id = db::new_id();
     let timeout_at = db::now_ms() + state.config.jobs.timeout.as_millis() as i64;
-    let (keywords, target_username): (&[String], Option<&str>) = match &search.spec {
-        SearchSpec::Keywords(keywords) => (keywords.as_slice(), None),
-        SearchSpec::Similar(username) => (&[], Some(username.as_str())),
+    // A similar search starts with one lane: the account's own profile, which points to the rest.
+    let target_lane: Vec<String>;
+    let (keywords, sources, target_username): (&[String], &[&str], Option<&str>) = match &search.spec {
+        SearchSpec::Keywords(keywords) => (keywords.as_slice(), Providers::sources(search.platform), None),
+        SearchSpec::Similar(username) => {
+            target_lane = vec![username.as_str().to_string()];
+            (&target_lane, &[TARGET_SOURCE], Some(username.as_str()))
+        }
     };
     lifecycle::open(
         &state.db,
@@ -43,7 +48,7 @@ pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Resul
             platform: search.platform,
             kind: search.spec.kind(),
             keywords,
-            sources: Providers::sources(search.platform),
+            sources,
             target_username,
             target_results: search.target.get(),
             timeout_at,

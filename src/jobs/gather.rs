@@ -11,7 +11,7 @@ use crate::{
     db::{self, jobs::LaneRow},
     providers::{
         enrich::{look_up, Lookup},
-        Creator, ProviderError, Providers, SearchPage,
+        Creator, Lead, ProviderError, Providers, SearchPage, RELATED_SOURCE,
     },
     shared::Platform,
 };
@@ -36,6 +36,8 @@ pub struct Budget {
     pub time: Duration,
     /// Profiles bought by any run at or after this moment (unix ms) are reused; None = never.
     pub cached_since: Option<i64>,
+    /// Lanes paged at once (each one page at a time).
+    pub lanes: usize,
 }
 
 /// A page read in this step, in its lane's order.
@@ -43,6 +45,8 @@ pub struct Budget {
 pub struct PageRead {
     pub next_cursor: Option<String>,
     pub exhausted: bool,
+    /// Lanes the page points to (a similar search's derived keywords or related profiles).
+    pub leads: Vec<Lead>,
 }
 
 #[derive(Debug)]
@@ -73,6 +77,8 @@ pub struct Gathered {
     pub credits: u32,
     /// Profiles reused from a recent run instead of bought.
     pub cache_hits: u32,
+    /// A similar search's account id, when this step read the account.
+    pub target_id: Option<String>,
 }
 
 enum Event {
@@ -88,6 +94,8 @@ struct Lane<'a> {
 }
 
 /// Runs the step's pages and lookups for `job_id` on `platform`, needing at most `needed` creators.
+/// `exclude` names a similar search's account (handle and, once known, id): never one of its results.
+#[allow(clippy::too_many_arguments)]
 pub async fn gather(
     db: &db::Db,
     providers: &Providers,
@@ -95,10 +103,11 @@ pub async fn gather(
     platform: Platform,
     lane_rows: &[LaneRow],
     needed: usize,
+    exclude: &[&str],
     budget: Budget,
 ) -> anyhow::Result<Gathered> {
     let started = Instant::now();
-    let live = select_lanes(lane_rows);
+    let live = select_lanes(lane_rows, budget.lanes);
     let mut lanes: Vec<Lane> = live.iter().map(|row| Lane { row, cursor: row.cursor.clone(), busy: false, done: false }).collect();
     let mut out = Gathered { lanes: live.iter().map(|l| LanePages { lane: l.lane, pages: Vec::new() }).collect(), ..Default::default() };
 
@@ -166,15 +175,20 @@ pub async fn gather(
                 match result {
                     Ok(page) => {
                         out.credits += page.credits;
+                        if page.resolved_id.is_some() {
+                            out.target_id = page.resolved_id.clone();
+                        }
                         // A cursor that does not move would page forever: treat it as the end. A page
                         // whose items are all unusable (ads, user cards) is not the end.
                         let stuck = page.next_cursor.is_none() || page.next_cursor == lanes[lane].cursor;
                         let exhausted = !page.has_more || page.item_count == 0 || stuck;
                         let page_index = out.lanes[lane].pages.len();
-                        out.lanes[lane].pages.push(PageRead { next_cursor: page.next_cursor.clone(), exhausted });
+                        out.lanes[lane].pages.push(PageRead { next_cursor: page.next_cursor.clone(), exhausted, leads: page.leads });
                         lanes[lane].cursor = page.next_cursor;
                         lanes[lane].done = exhausted;
-                        let fresh: Vec<Creator> = page.creators.into_iter().filter(|c| seen.insert(c.external_id.clone())).collect();
+                        let is_target = |c: &Creator| exclude.iter().any(|t| c.handle.eq_ignore_ascii_case(t) || c.external_id == *t);
+                        let fresh: Vec<Creator> =
+                            page.creators.into_iter().filter(|c| !is_target(c) && seen.insert(c.external_id.clone())).collect();
                         let ids: Vec<String> = fresh.iter().map(|c| c.external_id.clone()).collect();
                         let known: HashSet<String> = db::creators::known_ids(db, job_id, platform, &ids)
                             .await
@@ -214,6 +228,12 @@ pub async fn gather(
                             }
                         }
                     }
+                    // A related profile that vanished (or is private) is a dead end of the walk, not a
+                    // failure: the lane is done and the walk goes on.
+                    Err(ProviderError::NotFound | ProviderError::BadResponse(_)) if lanes[lane].row.source == RELATED_SOURCE => {
+                        out.lanes[lane].pages.push(PageRead { next_cursor: None, exhausted: true, leads: Vec::new() });
+                        lanes[lane].done = true;
+                    }
                     Err(error) => {
                         stop_paging = true;
                         stop_lookups |= error.halts_calls();
@@ -250,12 +270,12 @@ pub async fn gather(
     Ok(out)
 }
 
-/// The lanes a step pages: the (at most `MAX_LANES_PER_STEP`) least-paged live ones, so lanes take
-/// turns and every keyword is paged.
-pub fn select_lanes(lanes: &[LaneRow]) -> Vec<&LaneRow> {
+/// The lanes a step pages: the (at most `max`) least-paged live ones, so lanes take turns and every
+/// keyword is paged.
+pub fn select_lanes(lanes: &[LaneRow], max: usize) -> Vec<&LaneRow> {
     let mut live: Vec<&LaneRow> = lanes.iter().filter(|l| l.exhausted == 0).collect();
     live.sort_by_key(|l| (l.runs, l.lane));
-    live.truncate(MAX_LANES_PER_STEP);
+    live.truncate(max);
     live
 }
 
@@ -295,13 +315,13 @@ mod tests {
     #[test]
     fn the_least_paged_live_lanes_take_turns_three_at_a_time() {
         let lanes = [lane(0, 4, 0), lane(1, 2, 0), lane(2, 2, 1), lane(3, 3, 0), lane(4, 2, 0), lane(5, 9, 0)];
-        let picked: Vec<i64> = select_lanes(&lanes).iter().map(|l| l.lane).collect();
+        let picked: Vec<i64> = select_lanes(&lanes, MAX_LANES_PER_STEP).iter().map(|l| l.lane).collect();
         assert_eq!(picked, vec![1, 4, 3], "fewest runs first, exhausted lanes never, at most three");
-        assert!(select_lanes(&[lane(0, 0, 1)]).is_empty());
+        assert!(select_lanes(&[lane(0, 0, 1)], 3).is_empty());
     }
 
     fn page(cursor: &str) -> PageRead {
-        PageRead { next_cursor: Some(cursor.into()), exhausted: false }
+        PageRead { next_cursor: Some(cursor.into()), exhausted: false, leads: Vec::new() }
     }
 
     fn creator() -> Creator {

@@ -8,20 +8,24 @@
 use super::{
     decision::{decide, Decision, StepFacts},
     expansion,
-    gather::{gather, Budget, PageRead},
+    gather::{gather, Budget, PageRead, MAX_LANES_PER_STEP},
     lifecycle,
     publisher::{self, Publish, PublishStepError},
     StepMessage,
 };
 use crate::{
     db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
-    providers::{Creator, ProviderError, Providers},
+    providers::{Creator, ProviderError, Providers, RELATED_SOURCE},
     qstash::retry_backoff,
-    shared::{expected_runs, progress_percent, JobStatus, WaitingReason},
+    shared::{expected_runs, progress_percent, similar_progress, JobStatus, SearchKind, WaitingReason},
     startup::AppState,
 };
 use anyhow::Context;
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
+
+/// Lanes a search keeps waiting at most: a walk through related profiles finds a dozen per visit; this
+/// only bounds a pathological graph (a 1,000-creator walk keeps a few thousand).
+const MAX_WAITING_LANES: usize = 5_000;
 
 /// What a delivery did; the webhook answers 2xx for all of these.
 #[derive(Debug, PartialEq)]
@@ -87,8 +91,16 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         batch: state.config.jobs.step_creators,
         time: state.config.jobs.step_budget,
         cached_since: state.config.jobs.profile_cache.map(|keep| db::now_ms() - keep.as_millis() as i64),
+        // A walk through related profiles visits many lanes of one page each.
+        lanes: if lanes.iter().any(|l| l.source == RELATED_SOURCE) {
+            state.config.jobs.provider_concurrency * 2
+        } else {
+            MAX_LANES_PER_STEP
+        },
     };
-    let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, budget).await?;
+    let exclude: Vec<&str> = job.target_username.iter().chain(job.target_external_id.iter()).map(String::as_str).collect();
+    let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, &exclude, budget).await?;
+    let target_id = gathered.target_id.clone();
     let clean = gathered.clean_pages();
     let facts = StepFacts {
         page_error: gathered.page_error.as_ref(),
@@ -107,14 +119,14 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
             let mut creators: Vec<Creator> = gathered.creators.into_iter().map(|(c, _)| c).collect();
             // The few whose lookup kept failing are kept as the search found them.
             creators.extend(gathered.failures.into_iter().map(|(c, _, _)| c));
-            save(state, &job, step, &lanes, Fetched { pages, creators, spent, saved }, None, None).await
+            save(state, &job, step, &lanes, Fetched { pages, creators, spent, saved, target_id }, None, None).await
         }
         Decision::SaveProgress { pause } => {
             // Creators not kept are dropped and their pages left unread, so a later step looks at
             // them again (the saved creators are then skipped): no paid lookup is thrown away.
             tracing::info!(kept = gathered.creators.len(), dropped = gathered.failures.len() + gathered.unsent.len(), pause_ms = ?pause.map(|a| a.as_millis()), "partial step saved");
             let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
-            save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved }, pause, None).await
+            save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved, target_id }, pause, None).await
         }
         Decision::Pause { after } => {
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
@@ -130,7 +142,8 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
             if save_progress {
                 // What the step already paid for is kept, and the job ends in the same transaction.
                 let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
-                return save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved }, None, Some(&message)).await;
+                return save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved, target_id }, None, Some(&message))
+                    .await;
             }
             db::jobs::add_credits(&state.db, &job.id, spent).await.context("Failed to count credits")?;
             lifecycle::fail(&state.db, &job.id, &job.campaign_id, &message).await?;
@@ -147,6 +160,8 @@ struct Fetched {
     spent: u32,
     /// Credits saved by reusing recently bought profiles.
     saved: u32,
+    /// A similar search's account id, read in this step.
+    target_id: Option<String>,
 }
 
 /// Commits the step and publishes the next one (after `delay`, when the provider asked for a pause),
@@ -173,6 +188,9 @@ async fn save(
         }
         return Ok(StepResult::Ignored("step already done"));
     }
+    if let Some(id) = &fetched.target_id {
+        db::jobs::set_target_id(&mut tx, &job.id, id).await.context("Failed to record the account's id")?;
+    }
     let mut results = db::creators::count_for_job(&mut tx, &job.id).await.context("Failed to count creators")?;
     for creator in &fetched.creators {
         if results >= job.target_results {
@@ -194,21 +212,43 @@ async fn save(
             exhausted_now.push(*lane);
         }
     }
-    let lanes_left = lanes.iter().filter(|l| l.exhausted == 0 && !exhausted_now.contains(&l.lane)).count();
+    let mut lanes_left = lanes.iter().filter(|l| l.exhausted == 0 && !exhausted_now.contains(&l.lane)).count();
+    // The lanes the committed pages point to (a similar search's keywords, related profiles), each
+    // once, and no more waiting than a walk needs.
+    let mut seen: HashSet<(String, String)> = lanes.iter().map(|l| (l.keyword.to_lowercase(), l.source.clone())).collect();
+    if let Some(target) = &job.target_username {
+        seen.insert((target.to_lowercase(), RELATED_SOURCE.to_string()));
+    }
+    let room = MAX_WAITING_LANES.saturating_sub(lanes_left);
+    let leads: Vec<(String, String)> = fetched
+        .pages
+        .iter()
+        .flat_map(|(_, pages)| pages.iter().flat_map(|p| p.leads.iter()))
+        .filter(|lead| seen.insert((lead.keyword.to_lowercase(), lead.source.to_string())))
+        .take(room)
+        .map(|lead| (lead.keyword.clone(), lead.source.to_string()))
+        .collect();
+    let mut next_lane = lanes.iter().map(|l| l.lane).max().unwrap_or(-1) + 1;
+    if !leads.is_empty() {
+        db::jobs::add_lanes(&mut tx, &job.id, next_lane, &leads).await.context("Failed to add lanes")?;
+        next_lane += leads.len() as i64;
+        lanes_left += leads.len();
+    }
     let reached = results >= job.target_results;
     let mut added: Vec<String> = job.added_keywords.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default();
     let mut dry = !reached && lanes_left == 0;
-    if ending.is_none() && dry && job.expand_keywords != 0 && job.added_keywords.is_none() {
+    if ending.is_none() && dry && job.kind() == SearchKind::Keywords && job.expand_keywords != 0 && job.added_keywords.is_none() {
         // Every lane ran dry below target: add lanes from the hashtags found so far, once.
         let tags = db::creators::hashtags_for_job(&mut tx, &job.id).await.context("Failed to read hashtags")?;
         let searched: Vec<String> = lanes.iter().map(|l| l.keyword.clone()).collect();
         added = expansion::pick(&tags, &searched, expansion::MAX_ADDED_KEYWORDS);
         db::jobs::set_added_keywords(&mut tx, &job.id, &added).await.context("Failed to record added keywords")?;
         if !added.is_empty() {
-            let first = lanes.iter().map(|l| l.lane).max().unwrap_or(-1) + 1;
-            db::jobs::add_lanes(&mut tx, &job.id, first, &added, Providers::sources(job.platform()))
-                .await
-                .context("Failed to add lanes")?;
+            let new: Vec<(String, String)> = added
+                .iter()
+                .flat_map(|keyword| Providers::sources(job.platform()).iter().map(|source| (keyword.clone(), source.to_string())))
+                .collect();
+            db::jobs::add_lanes(&mut tx, &job.id, next_lane, &new).await.context("Failed to add lanes")?;
             tracing::info!(added = ?added, "keywords ran out; added hashtags");
             dry = false;
         }
@@ -218,7 +258,15 @@ async fn save(
         None if reached || dry => JobStatus::Completed,
         None => JobStatus::Processing,
     };
+    let runs = job.processed_runs + pages_read;
     let note = match (dry, added.is_empty()) {
+        (true, true) if job.kind() == SearchKind::Similar && results == 0 && runs <= 1 => Some(format!(
+            "{}'s profile gives nothing to search for (no topics or related accounts).",
+            job.view().account_label().unwrap_or_default()
+        )),
+        (true, true) if job.kind() == SearchKind::Similar => {
+            Some(format!("no more similar creators were found after {results} of {}.", job.target_results))
+        }
         (true, true) => Some(format!("the source ran out of creators for these keywords after {results} of {}.", job.target_results)),
         (true, false) => Some(format!(
             "the source ran out of creators after {results} of {}, even after adding {}.",
@@ -228,14 +276,16 @@ async fn save(
         (false, false) => Some(format!("added {} to reach the target.", expansion::as_hashtags(&added))),
         (false, true) => None,
     };
-    let runs = job.processed_runs + pages_read;
-    let progress = progress_percent(
-        runs as u32,
-        expected_runs(job.platform(), job.target_results as u32),
-        results as u32,
-        job.target_results as u32,
-        status == JobStatus::Completed,
-    );
+    let progress = match job.kind() {
+        SearchKind::Keywords => progress_percent(
+            runs as u32,
+            expected_runs(job.platform(), job.target_results as u32),
+            results as u32,
+            job.target_results as u32,
+            status == JobStatus::Completed,
+        ),
+        SearchKind::Similar => similar_progress(runs as u32, results as u32, job.target_results as u32, status == JobStatus::Completed),
+    };
     let outcome = StepOutcome {
         resume_at: delay.map(|d| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
         waiting_reason: delay.map(|_| WaitingReason::ProviderRateLimit),

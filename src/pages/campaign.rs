@@ -104,7 +104,7 @@ fn RunList(list: Vec<JobView>, active: RwSignal<Option<String>>) -> impl IntoVie
                             on:click=move |_| active.set(Some(id.clone()))>
                             <div class="flex items-baseline gap-2">
                                 <span class="shrink-0 rounded bg-slate-100 px-1.5 py-0.5 text-xs font-medium text-slate-700" data-testid="run-platform">{job.platform.label()}</span>
-                                <span class="truncate font-medium">{job.keywords.join(", ")}</span>
+                                <span class="truncate font-medium">{job.title()}</span>
                             </div>
                             <div class="flex justify-between text-xs text-slate-600">
                                 <span class=badge>{job.status.as_str()}</span>

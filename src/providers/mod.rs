@@ -5,6 +5,7 @@
 pub mod email;
 pub mod enrich;
 pub mod scrapecreators;
+pub mod similar;
 
 use crate::shared::{Platform, SearchKind};
 use email::extract_emails;
@@ -56,7 +57,33 @@ pub struct SearchPage {
     pub has_more: bool,
     /// What the provider charged for the page.
     pub credits: u32,
+    /// Lanes this page points to: keywords derived from a similar search's account, or the related
+    /// profiles Instagram lists.
+    pub leads: Vec<Lead>,
+    /// A similar search's account as the platform identifies it (its id), once read.
+    pub resolved_id: Option<String>,
 }
+
+impl SearchPage {
+    /// A page that is not a search result but points to the lanes to search (a similar search's
+    /// account).
+    pub fn leading_to(leads: Vec<Lead>, credits: u32) -> Self {
+        Self { item_count: 1, creators: Vec::new(), next_cursor: None, has_more: false, credits, leads, resolved_id: None }
+    }
+}
+
+/// A lane to add: a keyword on a search source ("" for the platform's keyword search), or a
+/// profile to visit ("related").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lead {
+    pub keyword: String,
+    pub source: &'static str,
+}
+
+/// The lane source of a similar search's own account (its first step).
+pub const TARGET_SOURCE: &str = "target";
+/// The lane source of a profile an Instagram similar search visits.
+pub const RELATED_SOURCE: &str = "related";
 
 /// What a profile lookup adds to a creator found by a search.
 #[derive(Debug, Default, PartialEq)]
@@ -122,6 +149,9 @@ pub enum ProviderError {
     OutOfCredits,
     #[error("not found on the provider")]
     NotFound,
+    /// The account a similar search starts from does not exist.
+    #[error("the account of the similar search was not found")]
+    TargetNotFound,
     /// 5xx, timeouts, connection failures: retried with backoff by QStash.
     #[error("the provider failed: {0}")]
     Unavailable(String),
@@ -143,6 +173,9 @@ impl ProviderError {
             ProviderError::RateLimited { .. } | ProviderError::Unavailable(_) => {
                 "The scraping provider kept failing, so the search was stopped. Try again in a few minutes.".into()
             }
+            ProviderError::TargetNotFound => {
+                "Scout could not find that account on the platform. Check the handle, then start the search again.".into()
+            }
             ProviderError::NotFound | ProviderError::BadResponse(_) => {
                 "The scraping provider sent a response Scout could not read, so the search was stopped.".into()
             }
@@ -151,7 +184,7 @@ impl ProviderError {
 
     /// Errors that end the job at once instead of being retried.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, ProviderError::Unauthorized(_) | ProviderError::OutOfCredits)
+        matches!(self, ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound)
     }
 
     /// Errors after which no further call of the step is sent: they would only be refused (and a
@@ -163,7 +196,7 @@ impl ProviderError {
     /// How decisive an error is when several calls fail at once: the job acts on the highest.
     pub fn severity(&self) -> u8 {
         match self {
-            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits => 3,
+            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound => 3,
             ProviderError::RateLimited { .. } => 2,
             _ => 1,
         }
@@ -183,7 +216,7 @@ impl Providers {
 
     /// Whether Scout can run this search yet; the others are refused before a job is created.
     pub fn supports(platform: Platform, kind: SearchKind) -> bool {
-        matches!((platform, kind), (Platform::Tiktok | Platform::Instagram | Platform::Youtube, SearchKind::Keywords))
+        matches!((platform, kind), (Platform::Tiktok | Platform::Instagram | Platform::Youtube, SearchKind::Keywords | SearchKind::Similar))
     }
 
     /// The search sources a keyword is paged on (one lane each): Instagram searches profiles and
@@ -204,7 +237,17 @@ impl Providers {
         cursor: Option<&str>,
     ) -> Result<SearchPage, ProviderError> {
         let client = &self.scrapecreators;
+        if source == TARGET_SOURCE {
+            // A similar search's account: its profile, and where to look next.
+            let found = match platform {
+                Platform::Tiktok => scrapecreators::tiktok::target(client, keyword).await,
+                Platform::Youtube => scrapecreators::youtube::target(client, keyword).await,
+                Platform::Instagram => scrapecreators::instagram::target(client, keyword).await,
+            };
+            return found.map_err(|e| if e == ProviderError::NotFound { ProviderError::TargetNotFound } else { e });
+        }
         match (platform, source) {
+            (Platform::Instagram, RELATED_SOURCE) => scrapecreators::instagram::visit(client, keyword).await,
             (Platform::Tiktok, _) => scrapecreators::tiktok::keyword_page(client, keyword, cursor).await,
             (Platform::Youtube, _) => scrapecreators::youtube::search_page(client, keyword, cursor).await,
             (Platform::Instagram, "reels") => scrapecreators::instagram::reels_page(client, keyword, cursor).await,
@@ -214,6 +257,9 @@ impl Providers {
 
     /// Whether `creator` still lacks what only a profile lookup gives (bio, audience).
     pub fn needs_profile(creator: &Creator) -> bool {
+        if creator.profile_fetched_at.is_some() {
+            return false;
+        }
         match creator.platform {
             Platform::Tiktok | Platform::Youtube => creator.bio.is_empty(),
             Platform::Instagram => creator.bio.is_empty() || creator.followers == 0,

@@ -48,6 +48,8 @@ pub struct SyntheticCreator {
     pub create_time: i64,
     pub country: &'static str,
     pub category: &'static str,
+    /// What the creator posts about (from the handle, `name.topic12`).
+    pub topic: String,
 }
 
 fn slug(query: &str) -> String {
@@ -131,6 +133,7 @@ impl SyntheticCreator {
             create_time: 1_700_000_000,
             country: COUNTRIES[((h >> 52) % COUNTRIES.len() as u64) as usize],
             category: CATEGORIES[((h >> 56) % CATEGORIES.len() as u64) as usize],
+            topic: topic.to_string(),
         }
     }
 }

@@ -141,6 +141,7 @@ pub(super) async fn channel(State(sim): State<Simulator>, headers: HeaderMap, Qu
     };
     body["links"] = json!(creator.bio_link.iter().filter(|l| l.starts_with("http")).collect::<Vec<_>>());
     body["country"] = json!(creator.country);
+    body["tags"] = json!(format!("{0}, {0} vlog, {0} for beginners", creator.topic));
     body["avatar"]["image"]["sources"][0]["url"] = json!(sim.avatar_url(&creator.handle));
     Json(body).into_response()
 }

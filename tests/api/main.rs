@@ -7,6 +7,7 @@ mod helpers;
 mod campaigns;
 mod instagram;
 mod jobs;
+mod similar;
 mod validation;
 mod webhooks;
 mod youtube;

@@ -5,7 +5,7 @@
 
 use super::ScrapeCreatorsClient;
 use crate::{
-    providers::{credits_charged, Creator, Profile, ProviderError, SearchPage},
+    providers::{credits_charged, Creator, Lead, Profile, ProviderError, SearchPage, RELATED_SOURCE},
     shared::Platform,
 };
 use serde::Deserialize;
@@ -28,6 +28,73 @@ pub async fn reels_page(client: &ScrapeCreatorsClient, keyword: &str, cursor: Op
     let page_text = page.to_string();
     let body = client.get("/v2/instagram/reels/search", &[("query", keyword), ("page", page_text.as_str())]).await?;
     parse_reels_page(&body, keyword, page).map_err(ProviderError::BadResponse)
+}
+
+/// A similar search's account: the profiles Instagram lists as related are visited next.
+pub async fn target(client: &ScrapeCreatorsClient, handle: &str) -> Result<SearchPage, ProviderError> {
+    let body = client.get("/v1/instagram/profile", &[("handle", handle)]).await?;
+    let (creator, related, credits) = parse_profile_creator(&body, handle).map_err(missing_or_bad)?;
+    let mut page = SearchPage::leading_to(related.into_iter().map(|keyword| Lead { keyword, source: RELATED_SOURCE }).collect(), credits);
+    page.resolved_id = Some(creator.external_id);
+    Ok(page)
+}
+
+/// An answer without `data.user` is an account that does not exist (or is not public).
+fn missing_or_bad(error: String) -> ProviderError {
+    if error.contains("no data.user") {
+        ProviderError::NotFound
+    } else {
+        ProviderError::BadResponse(error)
+    }
+}
+
+/// One step of the walk through related profiles: the profile itself (a creator, fully described, no
+/// lookup needed) and the profiles it lists as related.
+pub async fn visit(client: &ScrapeCreatorsClient, handle: &str) -> Result<SearchPage, ProviderError> {
+    let body = client.get("/v1/instagram/profile", &[("handle", handle)]).await?;
+    let (creator, related, credits) = parse_profile_creator(&body, handle).map_err(missing_or_bad)?;
+    Ok(SearchPage {
+        item_count: 1,
+        creators: vec![creator],
+        next_cursor: None,
+        has_more: false,
+        credits,
+        leads: related.into_iter().map(|keyword| Lead { keyword, source: RELATED_SOURCE }).collect(),
+        resolved_id: None,
+    })
+}
+
+/// A profile as a creator (found by visiting it), with its related profiles.
+pub fn parse_profile_creator(body: &[u8], handle: &str) -> Result<(Creator, Vec<String>, u32), String> {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Identity {
+        data: Option<IdentityData>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct IdentityData {
+        user: Option<IdentityUser>,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct IdentityUser {
+        id: Option<Value>,
+        username: Option<String>,
+        full_name: Option<String>,
+        profile_pic_url: Option<String>,
+    }
+    let (profile, related) = parse_profile(body)?;
+    let identity = serde_json::from_slice::<Identity>(body).ok().and_then(|i| i.data).and_then(|d| d.user).unwrap_or_default();
+    let handle = identity.username.filter(|u| !u.trim().is_empty()).unwrap_or_else(|| handle.to_string());
+    let mut creator = base(&handle, id_text(identity.id.as_ref()), "");
+    creator.name = identity.full_name.unwrap_or_default();
+    creator.avatar_url = identity.profile_pic_url.unwrap_or_default();
+    creator.raw = json!({ "source": "related", "id": creator.external_id, "username": handle });
+    let credits = profile.credits;
+    creator.apply_profile(profile);
+    creator.profile_fetched_at = Some(chrono::Utc::now().timestamp_millis());
+    Ok((creator, related, credits))
 }
 
 pub async fn profile(client: &ScrapeCreatorsClient, handle: &str) -> Result<Profile, ProviderError> {
@@ -96,6 +163,8 @@ pub fn parse_profiles_page(body: &[u8], keyword: &str) -> Result<SearchPage, Str
         creators,
         next_cursor,
         credits: credits_charged(response.credits_charged.as_ref()),
+        leads: Vec::new(),
+        resolved_id: None,
     })
 }
 
@@ -170,6 +239,8 @@ pub fn parse_reels_page(body: &[u8], keyword: &str, page: u32) -> Result<SearchP
         creators,
         next_cursor: has_more.then(|| (page + 1).to_string()),
         credits: credits_charged(response.credits_charged.as_ref()),
+        leads: Vec::new(),
+        resolved_id: None,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use super::ScrapeCreatorsClient;
 use crate::{
-    providers::{credits_charged, email::extract_emails, Creator, Profile, ProviderError, SearchPage},
+    providers::{credits_charged, email::extract_emails, similar::derive_keywords, Creator, Lead, Profile, ProviderError, SearchPage},
     shared::Platform,
 };
 use serde::Deserialize;
@@ -17,6 +17,19 @@ pub async fn keyword_page(client: &ScrapeCreatorsClient, keyword: &str, cursor: 
     }
     let body = client.get("/v1/tiktok/search/keyword", &query).await?;
     parse_keyword_page(&body, keyword).map_err(ProviderError::BadResponse)
+}
+
+/// A similar search's account: keywords derived from its bio become the search.
+pub async fn target(client: &ScrapeCreatorsClient, handle: &str) -> Result<SearchPage, ProviderError> {
+    let body = client.get("/v1/tiktok/profile", &[("handle", handle)]).await?;
+    let profile = parse_profile(&body).map_err(ProviderError::BadResponse)?;
+    let id = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["user"]["id"].as_str().map(str::to_string));
+    let mut page = SearchPage::leading_to(
+        derive_keywords(&profile.bio, &[], handle).into_iter().map(|keyword| Lead { keyword, source: "" }).collect(),
+        profile.credits,
+    );
+    page.resolved_id = id.filter(|i| !i.is_empty());
+    Ok(page)
 }
 
 pub async fn profile(client: &ScrapeCreatorsClient, handle: &str) -> Result<Profile, ProviderError> {
@@ -110,7 +123,15 @@ pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<SearchPage, Stri
         // Older responses carry no `has_more`: a page with items and a cursor may have more.
         None => !creators.is_empty() && next_cursor.is_some(),
     };
-    Ok(SearchPage { item_count, creators, next_cursor, has_more, credits: credits_charged(response.credits_charged.as_ref()) })
+    Ok(SearchPage {
+        item_count,
+        creators,
+        next_cursor,
+        has_more,
+        credits: credits_charged(response.credits_charged.as_ref()),
+        leads: Vec::new(),
+        resolved_id: None,
+    })
 }
 
 fn creator_from_item(info: AwemeInfo, keyword: &str) -> Option<Creator> {

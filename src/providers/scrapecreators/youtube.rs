@@ -5,7 +5,7 @@
 
 use super::ScrapeCreatorsClient;
 use crate::{
-    providers::{credits_charged, Creator, Profile, ProviderError, SearchPage},
+    providers::{credits_charged, similar::derive_keywords, Creator, Lead, Profile, ProviderError, SearchPage},
     shared::Platform,
 };
 use serde::Deserialize;
@@ -18,6 +18,27 @@ pub async fn search_page(client: &ScrapeCreatorsClient, keyword: &str, cursor: O
     }
     let body = client.get("/v1/youtube/search", &query).await?;
     parse_search_page(&body, keyword).map_err(ProviderError::BadResponse)
+}
+
+/// A similar search's channel (a `UC…` id or a handle): keywords derived from its tags and
+/// description become the search.
+pub async fn target(client: &ScrapeCreatorsClient, channel: &str) -> Result<SearchPage, ProviderError> {
+    let by = if channel.len() == 24 && channel.starts_with("UC") { "channelId" } else { "handle" };
+    let body = client.get("/v1/youtube/channel", &[(by, channel)]).await?;
+    let response: ChannelResponse =
+        serde_json::from_slice(&body).map_err(|e| ProviderError::BadResponse(format!("YouTube channel: {e}")))?;
+    let tags: Vec<String> = match &response.tags {
+        Some(serde_json::Value::String(text)) => text.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    let keywords = derive_keywords(response.description.as_deref().unwrap_or(""), &tags, channel);
+    let mut page = SearchPage::leading_to(
+        keywords.into_iter().map(|keyword| Lead { keyword, source: "" }).collect(),
+        credits_charged(response.credits_charged.as_ref()),
+    );
+    page.resolved_id = response.channel_id.filter(|id| !id.is_empty());
+    Ok(page)
 }
 
 pub async fn channel(client: &ScrapeCreatorsClient, channel_id: &str) -> Result<Profile, ProviderError> {
@@ -74,6 +95,8 @@ pub fn parse_search_page(body: &[u8], keyword: &str) -> Result<SearchPage, Strin
         creators,
         next_cursor,
         credits: credits_charged(response.credits_charged.as_ref()),
+        leads: Vec::new(),
+        resolved_id: None,
     })
 }
 
@@ -143,6 +166,9 @@ struct ChannelResponse {
     email: Option<String>,
     links: Option<Vec<String>>,
     country: Option<String>,
+    /// Comma-separated text, or a list.
+    tags: Option<serde_json::Value>,
+    channel_id: Option<String>,
     #[serde(rename = "credits_charged")]
     credits_charged: Option<serde_json::Value>,
 }

@@ -1,0 +1,106 @@
+//! "Similar to @creator" searches: Instagram walks related profiles; TikTok and YouTube search the
+//! keywords the account describes itself with. Never the account itself, never a creator twice.
+
+use crate::helpers::{assert_completed, spawn_app, spawn_app_with, Backend};
+use scout::shared::{JobStatus, Platform, SearchKind, Stage};
+use serde_json::json;
+use std::{collections::HashSet, time::Duration};
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+crate::on_both_databases!(
+    instagram_similar_walks_related_profiles,
+    tiktok_and_youtube_similar_search_the_accounts_topics,
+    an_unknown_account_ends_the_search_with_a_readable_message,
+    a_similar_search_survives_a_restart,
+);
+
+async fn instagram_similar_walks_related_profiles(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Like Maya").await;
+    // The original system's alias, with a profile URL as the account.
+    let job_id = app
+        .start_search_with(
+            "instagram-similar",
+            json!({"campaignId": campaign, "targetUsername": "https://www.instagram.com/maya.pilates7/", "targetResults": 300}),
+        )
+        .await;
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!((job.platform, job.kind, job.stage), (Platform::Instagram, SearchKind::Similar, Some(Stage::Completed)));
+    assert_eq!(job.target_username.as_deref(), Some("maya.pilates7"));
+    assert_eq!(job.processed_results, 300);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    let handles: HashSet<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(handles.len(), 300, "no creator twice");
+    assert!(!handles.contains("maya.pilates7"), "never the account itself");
+    assert!(rows.iter().all(|r| !r[6].is_empty() && r[3].parse::<i64>().unwrap() > 0), "visited profiles are complete");
+    // One profile call per creator and one for the account: the walk needs no separate lookups.
+    let stats = app.simulator_stats().await;
+    assert!(stats["calls"]["instagram/profile"].as_u64().unwrap() <= 301 + 8, "{stats}");
+
+    // A related profile that vanished is a dead end of the walk, not a failure.
+    let profile = app.simulator_get("/v1/instagram/profile?handle=ava.yoga4").await;
+    let gone = profile["data"]["user"]["edge_related_profiles"]["edges"][0]["node"]["username"].as_str().unwrap().to_string();
+    app.add_fault(json!({"status": 404, "count": 1000, "endpoint": "instagram/profile", "target": gone})).await;
+    let job_id =
+        app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "ava.yoga4", "targetResults": 200})).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 200);
+    assert!(app.csv_rows(&campaign, &job_id).await.iter().all(|r| r[0] != gone));
+}
+
+async fn tiktok_and_youtube_similar_search_the_accounts_topics(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Like these").await;
+    for (platform, account) in [("tiktok", "https://www.tiktok.com/@maya.pilates7"), ("youtube", "@maya.pilates7")] {
+        let job_id =
+            app.start_search_with(platform, json!({"campaignId": campaign, "targetUsername": account, "targetResults": 200})).await;
+        let job = app.wait_for_terminal(&job_id, LIMIT).await;
+        assert_completed(&job);
+        assert_eq!(job.kind, SearchKind::Similar);
+        assert_eq!(job.processed_results, 200, "{platform}");
+        let rows = app.csv_rows(&campaign, &job_id).await;
+        assert_eq!(rows.iter().map(|r| &r[2]).collect::<HashSet<_>>().len(), 200, "{platform}: no creator twice");
+        assert!(rows.iter().all(|r| &r[0] != "maya.pilates7"), "{platform}: never the account itself");
+        // The account's topic, read from its bio (TikTok) or channel tags (YouTube), was searched.
+        assert!(rows.iter().any(|r| r[9].contains("pilates")), "{platform}: {:?}", rows.iter().map(|r| &r[9]).collect::<HashSet<_>>());
+    }
+}
+
+async fn an_unknown_account_ends_the_search_with_a_readable_message(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Nobody").await;
+    app.add_fault(json!({"status": 404, "count": 1, "endpoint": "tiktok/profile", "target": "ghost.account"})).await;
+    let job_id =
+        app.start_search_with("tiktok", json!({"campaignId": campaign, "targetUsername": "@ghost.account", "targetResults": 100})).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("could not find that account"));
+
+    // A rate limit on the account's profile is a pause, not a failure.
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 1, "endpoint": "instagram/profile"})).await;
+    let job_id =
+        app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "zoe.yoga3", "targetResults": 100})).await;
+    assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
+}
+
+async fn a_similar_search_survives_a_restart(backend: Backend) {
+    let mut app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10")]).await;
+    let campaign = app.create_campaign("Crashy walk").await;
+    let job_id =
+        app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "leo.surf2", "targetResults": 500})).await;
+    app.wait_until(&job_id, LIMIT, |j| j.processed_results >= 100).await;
+
+    app.crash();
+    app.restart().await;
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 500);
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 500);
+}
