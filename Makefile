@@ -99,9 +99,14 @@ test-e2e:
 	cd end2end && SCOUT_BIN="$(CURDIR)/$(SERVER_BIN)" E2E_PORT=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
 	  npx playwright test
 
-# Times a 5,000-creator TikTok job and one run of each other kind on the default (realistic)
-# simulator latency with the optimised build; prints floor, wall time and ratio for each.
+# Times a 5,000-creator TikTok job and one run of each other kind (YouTube and Instagram keywords,
+# similar searches on each platform, TikTok through Apify) on the default (realistic) simulator
+# latency with the optimised build; prints floor, wall time and ratio for each.
 bench: release
 	scripts/bench-job.sh tiktok 5000 "home workout"
 	scripts/bench-job.sh youtube 1000 "trail running"
 	scripts/bench-job.sh instagram 1000 "pilates, barre, yoga flow"
+	scripts/bench-job.sh instagram 1000 @maya.pilates7
+	scripts/bench-job.sh tiktok 1000 @maya.pilates7
+	scripts/bench-job.sh youtube 1000 @maya.pilates7
+	SCOUT_TIKTOK_PROVIDER=apify scripts/bench-job.sh tiktok 1000 "home workout"

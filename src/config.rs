@@ -10,6 +10,8 @@ pub const DEV_CURRENT_SIGNING_KEY: &str = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r";
 pub const DEV_NEXT_SIGNING_KEY: &str = "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs";
 /// The key the built-in simulator accepts when no real ScrapeCreators key is configured.
 pub const SIMULATOR_API_KEY: &str = "scout-demo-key";
+/// The token the simulator's Apify API accepts when no real Apify token is configured.
+pub const SIMULATOR_APIFY_TOKEN: &str = "scout-demo-apify-token";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -27,6 +29,8 @@ pub struct Config {
     pub qstash: QstashConfig,
     pub dev_qstash: DevQstashConfig,
     pub scrapecreators: ScrapeCreatorsConfig,
+    /// Set when TikTok keyword searches go through Apify (`SCOUT_TIKTOK_PROVIDER=apify`).
+    pub apify: Option<ApifyConfig>,
     pub simulator: SimulatorConfig,
     pub jobs: JobsConfig,
 }
@@ -65,10 +69,21 @@ pub struct ScrapeCreatorsConfig {
 }
 
 #[derive(Clone, Debug)]
+pub struct ApifyConfig {
+    /// `None` = the built-in simulator's Apify API.
+    pub api_url: Option<String>,
+    pub token: String,
+    /// `user~name`, default the original system's `apidojo~tiktok-scraper`.
+    pub actor: String,
+}
+
+#[derive(Clone, Debug)]
 pub struct SimulatorConfig {
     pub latency: Duration,
     pub page_size: usize,
     pub results_per_query: usize,
+    /// How fast a simulated Apify run collects items.
+    pub apify_items_per_sec: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -153,7 +168,24 @@ impl Config {
             latency: Duration::from_millis(parse_or(&get, "SIMULATOR_LATENCY_MS", 300)?),
             page_size: parse_or(&get, "SIMULATOR_PAGE_SIZE", 20)?,
             results_per_query: parse_or(&get, "SIMULATOR_RESULTS_PER_QUERY", 6000)?,
+            apify_items_per_sec: parse_or(&get, "SIMULATOR_APIFY_ITEMS_PER_SEC", 40)?,
         };
+        let apify = match get("SCOUT_TIKTOK_PROVIDER").as_deref().map(str::trim) {
+            None | Some("scrapecreators") => None,
+            Some("apify") => Some(ApifyConfig {
+                api_url: match (get("APIFY_API_URL"), get("APIFY_TOKEN")) {
+                    (None, None) => None,
+                    (url, Some(_)) => Some(url.unwrap_or_else(|| "https://api.apify.com".into()).trim_end_matches('/').to_string()),
+                    (Some(_), None) => return Err(invalid("APIFY_TOKEN", "is required with APIFY_API_URL")),
+                },
+                token: get("APIFY_TOKEN").unwrap_or_else(|| SIMULATOR_APIFY_TOKEN.into()),
+                actor: get("APIFY_TIKTOK_ACTOR").unwrap_or_else(|| "apidojo~tiktok-scraper".into()).trim().replace('/', "~"),
+            }),
+            Some(_) => return Err(invalid("SCOUT_TIKTOK_PROVIDER", "must be scrapecreators or apify")),
+        };
+        if simulator.apify_items_per_sec == 0 {
+            return Err(invalid("SIMULATOR_APIFY_ITEMS_PER_SEC", "must be at least 1"));
+        }
         if simulator.page_size == 0 || simulator.page_size > 100 {
             return Err(invalid("SIMULATOR_PAGE_SIZE", "must be between 1 and 100"));
         }
@@ -187,11 +219,12 @@ impl Config {
         if jobs.provider_concurrency == 0 {
             return Err(invalid("SCOUT_PROVIDER_CONCURRENCY", "must be at least 1"));
         }
-        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, simulator, jobs })
+        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, apify, simulator, jobs })
     }
 
+    /// Whether results come from the built-in simulator ("demo data").
     pub fn uses_simulator(&self) -> bool {
-        self.scrapecreators.api_url.is_none()
+        self.scrapecreators.api_url.is_none() || self.apify.as_ref().is_some_and(|a| a.api_url.is_none())
     }
 }
 
@@ -272,6 +305,20 @@ mod tests {
         assert_eq!(with("https://api.scrapecreators.com/v1/tiktok/search/keyword").as_deref(), Some("https://api.scrapecreators.com"));
         assert_eq!(with("https://api.scrapecreators.com/").as_deref(), Some("https://api.scrapecreators.com"));
         assert_eq!(with("http://proxy.local/scrape/v2/instagram/reels/search").as_deref(), Some("http://proxy.local/scrape"));
+    }
+
+    #[test]
+    fn apify_is_chosen_for_tiktok_explicitly() {
+        assert!(config(&[]).unwrap().apify.is_none());
+        let demo = config(&[("SCOUT_TIKTOK_PROVIDER", "apify")]).unwrap().apify.unwrap();
+        assert_eq!((demo.api_url, demo.actor.as_str()), (None, "apidojo~tiktok-scraper"));
+        let real = config(&[("SCOUT_TIKTOK_PROVIDER", "apify"), ("APIFY_TOKEN", "t"), ("APIFY_TIKTOK_ACTOR", "clockworks/tiktok-scraper")])
+            .unwrap()
+            .apify
+            .unwrap();
+        assert_eq!((real.api_url.as_deref(), real.actor.as_str()), (Some("https://api.apify.com"), "clockworks~tiktok-scraper"));
+        assert!(config(&[("SCOUT_TIKTOK_PROVIDER", "apify"), ("APIFY_API_URL", "https://x")]).is_err());
+        assert!(config(&[("SCOUT_TIKTOK_PROVIDER", "myspace")]).is_err());
     }
 
     #[test]

@@ -148,6 +148,8 @@ pub enum WaitingReason {
     ProviderRateLimit,
     /// The provider failed: QStash retries the step after its backoff.
     RetryBackoff,
+    /// The provider is still collecting results (an Apify run): checked again shortly.
+    ProviderWorking,
 }
 
 impl WaitingReason {
@@ -155,6 +157,7 @@ impl WaitingReason {
         match self {
             WaitingReason::ProviderRateLimit => "provider_rate_limit",
             WaitingReason::RetryBackoff => "retry_backoff",
+            WaitingReason::ProviderWorking => "provider_working",
         }
     }
 
@@ -162,6 +165,7 @@ impl WaitingReason {
         match raw {
             "provider_rate_limit" => Some(WaitingReason::ProviderRateLimit),
             "retry_backoff" => Some(WaitingReason::RetryBackoff),
+            "provider_working" => Some(WaitingReason::ProviderWorking),
             _ => None,
         }
     }
@@ -210,6 +214,7 @@ impl JobView {
                 let wait = match reason {
                     WaitingReason::ProviderRateLimit => format!("Waiting for the provider until {at} (rate limit)…"),
                     WaitingReason::RetryBackoff => format!("The provider is failing; trying again at {at}…"),
+                    WaitingReason::ProviderWorking => format!("The provider's scraper is still collecting; checking again at {at}…"),
                 };
                 match self.stage {
                     // A similar search says where it is, then why it waits.

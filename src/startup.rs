@@ -7,7 +7,7 @@ use crate::{
     config::Config,
     db::{self, Db},
     jobs,
-    providers::{scrapecreators::ScrapeCreatorsClient, Providers},
+    providers::{apify::ApifyClient, scrapecreators::ScrapeCreatorsClient, Providers},
     qstash::{client::QstashClient, dev_server::DevServer, receiver::Receiver},
     simulator::{self, Simulator},
 };
@@ -80,7 +80,13 @@ impl Application {
             leptos_options,
             receiver: Receiver::new(&config.qstash.current_signing_key, &config.qstash.next_signing_key),
             qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
-            providers: Providers::new(ScrapeCreatorsClient::new(http, &provider_url, &config.scrapecreators.api_key)),
+            providers: Providers::new(
+                ScrapeCreatorsClient::new(http.clone(), &provider_url, &config.scrapecreators.api_key),
+                config.apify.as_ref().map(|apify| {
+                    let url = apify.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::APIFY_MOUNT));
+                    ApifyClient::new(http, &url, &apify.token, &apify.actor)
+                }),
+            ),
             db: db.clone(),
             urls: Arc::new(urls),
             config: Arc::new(config),
@@ -100,7 +106,12 @@ impl Application {
             router = router.merge(server.router());
         }
         if state.config.uses_simulator() {
-            let sim = Simulator::new(state.config.simulator.clone(), &state.config.scrapecreators.api_key, &state.urls.internal);
+            let sim = Simulator::new(
+                state.config.simulator.clone(),
+                &state.config.scrapecreators.api_key,
+                state.config.apify.as_ref().map(|a| a.token.as_str()).unwrap_or(crate::config::SIMULATOR_APIFY_TOKEN),
+                &state.urls.internal,
+            );
             router = router.merge(sim.router());
         }
         let routes = generate_route_list(App);

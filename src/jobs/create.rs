@@ -8,7 +8,7 @@ use super::{
 use crate::{
     db::{self, jobs::NewJob},
     domain::SearchSpec,
-    providers::{Providers, TARGET_SOURCE},
+    providers::TARGET_SOURCE,
     startup::AppState,
     usecases::{searches::NewSearch, Owner},
 };
@@ -33,7 +33,7 @@ pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Resul
     // A similar search starts with one lane: the account's own profile, which points to the rest.
     let target_lane: Vec<String>;
     let (keywords, sources, target_username): (&[String], &[&str], Option<&str>) = match &search.spec {
-        SearchSpec::Keywords(keywords) => (keywords.as_slice(), Providers::sources(search.platform), None),
+        SearchSpec::Keywords(keywords) => (keywords.as_slice(), state.providers.sources(search.platform), None),
         SearchSpec::Similar(username) => {
             target_lane = vec![username.as_str().to_string()];
             (&target_lane, &[TARGET_SOURCE], Some(username.as_str()))

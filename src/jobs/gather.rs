@@ -79,6 +79,9 @@ pub struct Gathered {
     pub cache_hits: u32,
     /// A similar search's account id, when this step read the account.
     pub target_id: Option<String>,
+    /// A lane had nothing new yet (an Apify run still collecting) and asked to be polled again after
+    /// this long.
+    pub come_back_after: Option<Duration>,
 }
 
 enum Event {
@@ -152,7 +155,7 @@ pub async fn gather(
                 let (keyword, source, cursor) = (lane.row.keyword.clone(), lane.row.source.clone(), lane.cursor.clone());
                 in_flight.push(
                     async move {
-                        let result = providers.search_page(platform, &source, &keyword, cursor.as_deref()).await;
+                        let result = providers.search_page(platform, &source, &keyword, cursor.as_deref(), needed).await;
                         Event::Page { lane: index, result }
                     }
                     .boxed(),
@@ -173,6 +176,12 @@ pub async fn gather(
             Event::Page { lane, result } => {
                 lanes[lane].busy = false;
                 match result {
+                    Ok(page) if page.wait.is_some() => {
+                        // Nothing new yet: this lane is done for the step, its cursor unchanged.
+                        out.credits += page.credits;
+                        lanes[lane].done = true;
+                        out.come_back_after = out.come_back_after.min(page.wait).or(page.wait);
+                    }
                     Ok(page) => {
                         out.credits += page.credits;
                         if page.resolved_id.is_some() {

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
-    providers::{Creator, ProviderError, Providers, RELATED_SOURCE},
+    providers::{Creator, ProviderError, RELATED_SOURCE},
     qstash::retry_backoff,
     shared::{expected_runs, progress_percent, similar_progress, JobStatus, SearchKind, WaitingReason},
     startup::AppState,
@@ -112,6 +112,10 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
     };
     let decision = decide(&facts, state.config.jobs.rate_limit_delay);
     let spent = gathered.credits;
+    // A lane still waiting on the provider (an Apify run collecting) and nothing else to do: the
+    // next step comes back after the wait instead of polling at once.
+    let idle = gathered.creators.is_empty() && gathered.lanes.iter().all(|l| l.pages.is_empty());
+    let come_back = gathered.come_back_after.filter(|_| idle).map(|d| (d, WaitingReason::ProviderWorking));
     let saved = gathered.cache_hits;
     match decision {
         Decision::SaveAll => {
@@ -119,13 +123,14 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
             let mut creators: Vec<Creator> = gathered.creators.into_iter().map(|(c, _)| c).collect();
             // The few whose lookup kept failing are kept as the search found them.
             creators.extend(gathered.failures.into_iter().map(|(c, _, _)| c));
-            save(state, &job, step, &lanes, Fetched { pages, creators, spent, saved, target_id }, None, None).await
+            save(state, &job, step, &lanes, Fetched { pages, creators, spent, saved, target_id }, come_back, None).await
         }
         Decision::SaveProgress { pause } => {
             // Creators not kept are dropped and their pages left unread, so a later step looks at
             // them again (the saved creators are then skipped): no paid lookup is thrown away.
             tracing::info!(kept = gathered.creators.len(), dropped = gathered.failures.len() + gathered.unsent.len(), pause_ms = ?pause.map(|a| a.as_millis()), "partial step saved");
             let creators = gathered.creators.into_iter().map(|(c, _)| c).collect();
+            let pause = pause.map(|d| (d, WaitingReason::ProviderRateLimit));
             save(state, &job, step, &lanes, Fetched { pages: clean, creators, spent, saved, target_id }, pause, None).await
         }
         Decision::Pause { after } => {
@@ -172,7 +177,7 @@ async fn save(
     step: i64,
     lanes: &[LaneRow],
     fetched: Fetched,
-    delay: Option<Duration>,
+    delay: Option<(Duration, WaitingReason)>,
     ending: Option<&str>,
 ) -> Result<StepResult, StepError> {
     let mut tx = state.db.begin().await.context("Failed to begin the step transaction")?;
@@ -246,7 +251,7 @@ async fn save(
         if !added.is_empty() {
             let new: Vec<(String, String)> = added
                 .iter()
-                .flat_map(|keyword| Providers::sources(job.platform()).iter().map(|source| (keyword.clone(), source.to_string())))
+                .flat_map(|keyword| state.providers.sources(job.platform()).iter().map(|source| (keyword.clone(), source.to_string())))
                 .collect();
             db::jobs::add_lanes(&mut tx, &job.id, next_lane, &new).await.context("Failed to add lanes")?;
             tracing::info!(added = ?added, "keywords ran out; added hashtags");
@@ -287,8 +292,8 @@ async fn save(
         SearchKind::Similar => similar_progress(runs as u32, results as u32, job.target_results as u32, status == JobStatus::Completed),
     };
     let outcome = StepOutcome {
-        resume_at: delay.map(|d| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
-        waiting_reason: delay.map(|_| WaitingReason::ProviderRateLimit),
+        resume_at: delay.map(|(d, _)| db::now_ms() + d.as_millis() as i64).unwrap_or(0),
+        waiting_reason: delay.map(|(_, reason)| reason),
         credits_added: fetched.spent,
         credits_saved: fetched.saved,
         runs_added: pages_read,
@@ -308,7 +313,7 @@ async fn save(
         tracing::info!(results, dry, "job completed");
         return Ok(StepResult::Completed { results });
     }
-    publisher::publish_step(state, &job.id, step + 1, delay, Publish::Step).await?;
+    publisher::publish_step(state, &job.id, step + 1, delay.map(|(d, _)| d), Publish::Step).await?;
     Ok(StepResult::Advanced { results })
 }
 

@@ -2,12 +2,14 @@
 //! lookup); it routes each call to the module of that provider and platform, which turns the
 //! provider's pages into `Creator`s. `enrich` holds the lookup policy shared by every platform.
 
+pub mod apify;
 pub mod email;
 pub mod enrich;
 pub mod scrapecreators;
 pub mod similar;
 
 use crate::shared::{Platform, SearchKind};
+use apify::ApifyClient;
 use email::extract_emails;
 use scrapecreators::ScrapeCreatorsClient;
 use std::time::Duration;
@@ -62,13 +64,15 @@ pub struct SearchPage {
     pub leads: Vec<Lead>,
     /// A similar search's account as the platform identifies it (its id), once read.
     pub resolved_id: Option<String>,
+    /// Nothing new yet (an Apify run still collecting): ask again after this long.
+    pub wait: Option<Duration>,
 }
 
 impl SearchPage {
     /// A page that is not a search result but points to the lanes to search (a similar search's
     /// account).
     pub fn leading_to(leads: Vec<Lead>, credits: u32) -> Self {
-        Self { item_count: 1, creators: Vec::new(), next_cursor: None, has_more: false, credits, leads, resolved_id: None }
+        Self { item_count: 1, credits, leads, ..Self::default() }
     }
 }
 
@@ -152,6 +156,9 @@ pub enum ProviderError {
     /// The account a similar search starts from does not exist.
     #[error("the account of the similar search was not found")]
     TargetNotFound,
+    /// An Apify actor run ended without success (FAILED, ABORTED, TIMED-OUT).
+    #[error("the scraper run ended {0}")]
+    RunFailed(String),
     /// 5xx, timeouts, connection failures: retried with backoff by QStash.
     #[error("the provider failed: {0}")]
     Unavailable(String),
@@ -165,14 +172,18 @@ impl ProviderError {
     pub fn user_message(&self) -> String {
         match self {
             ProviderError::Unauthorized(_) => {
-                "The scraping provider rejected Scout's API key. Ask your admin to check SCRAPECREATORS_API_KEY, then start the search again.".into()
+                "The scraping provider rejected Scout's API key. Ask your admin to check SCRAPECREATORS_API_KEY (or APIFY_TOKEN), then start the search again.".into()
             }
             ProviderError::OutOfCredits => {
-                "The scraping provider account is out of credits. Top up the ScrapeCreators account, then start the search again.".into()
+                "The scraping provider account is out of credits. Top up the ScrapeCreators (or Apify) account, then start the search again.".into()
             }
             ProviderError::RateLimited { .. } | ProviderError::Unavailable(_) => {
                 "The scraping provider kept failing, so the search was stopped. Try again in a few minutes.".into()
             }
+            ProviderError::RunFailed(status) => format!(
+                "The Apify scraper run stopped ({}) before it found enough creators. Try again, or check the actor in Apify.",
+                status.to_lowercase()
+            ),
             ProviderError::TargetNotFound => {
                 "Scout could not find that account on the platform. Check the handle, then start the search again.".into()
             }
@@ -184,7 +195,10 @@ impl ProviderError {
 
     /// Errors that end the job at once instead of being retried.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound)
+        matches!(
+            self,
+            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound | ProviderError::RunFailed(_)
+        )
     }
 
     /// Errors after which no further call of the step is sent: they would only be refused (and a
@@ -196,7 +210,7 @@ impl ProviderError {
     /// How decisive an error is when several calls fail at once: the job acts on the highest.
     pub fn severity(&self) -> u8 {
         match self {
-            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound => 3,
+            ProviderError::Unauthorized(_) | ProviderError::OutOfCredits | ProviderError::TargetNotFound | ProviderError::RunFailed(_) => 3,
             ProviderError::RateLimited { .. } => 2,
             _ => 1,
         }
@@ -207,11 +221,16 @@ impl ProviderError {
 #[derive(Clone)]
 pub struct Providers {
     scrapecreators: ScrapeCreatorsClient,
+    /// Set when TikTok keyword searches go through Apify (`SCOUT_TIKTOK_PROVIDER=apify`).
+    apify: Option<ApifyClient>,
 }
 
+/// The lane source of a TikTok keyword searched through an Apify actor run.
+pub const APIFY_SOURCE: &str = "apify";
+
 impl Providers {
-    pub fn new(scrapecreators: ScrapeCreatorsClient) -> Self {
-        Self { scrapecreators }
+    pub fn new(scrapecreators: ScrapeCreatorsClient, apify: Option<ApifyClient>) -> Self {
+        Self { scrapecreators, apify }
     }
 
     /// Whether Scout can run this search yet; the others are refused before a job is created.
@@ -220,22 +239,40 @@ impl Providers {
     }
 
     /// The search sources a keyword is paged on (one lane each): Instagram searches profiles and
-    /// reels; the other platforms have one search.
-    pub fn sources(platform: Platform) -> &'static [&'static str] {
+    /// reels; TikTok searches ScrapeCreators or an Apify actor; YouTube has one search.
+    pub fn sources(&self, platform: Platform) -> &'static [&'static str] {
         match platform {
             Platform::Instagram => &["profiles", "reels"],
+            Platform::Tiktok if self.apify.is_some() => &[APIFY_SOURCE],
             Platform::Tiktok | Platform::Youtube => &[""],
         }
     }
 
-    /// One page of a keyword search on `platform`'s `source`.
+    /// Stops what a cancelled lane left running at the provider (an Apify run).
+    pub async fn abort(&self, source: &str, cursor: &str) -> Result<(), ProviderError> {
+        match (&self.apify, source) {
+            (Some(apify), APIFY_SOURCE) => match apify::tiktok::run_of(cursor) {
+                Some(run) => apify.abort(&run).await,
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// One page of a keyword search on `platform`'s `source`; `want` is how many creators the job
+    /// may still take (it sizes an Apify run).
     pub async fn search_page(
         &self,
         platform: Platform,
         source: &str,
         keyword: &str,
         cursor: Option<&str>,
+        want: usize,
     ) -> Result<SearchPage, ProviderError> {
+        if let (Some(apify), APIFY_SOURCE) = (&self.apify, source) {
+            // Items repeat authors: ask for some more than the creators still needed.
+            return apify::tiktok::page(apify, keyword, cursor, (want + want / 4).clamp(100, 10_000)).await;
+        }
         let client = &self.scrapecreators;
         if source == TARGET_SOURCE {
             // A similar search's account: its profile, and where to look next.

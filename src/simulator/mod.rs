@@ -5,6 +5,7 @@
 //! provider is configured. It counts calls, and the most calls it ever had in flight at once, so
 //! tests can hold Scout to its concurrency limit.
 
+mod apify;
 mod creators;
 mod instagram;
 mod tiktok;
@@ -31,6 +32,7 @@ use std::{
 pub use creators::seed;
 
 pub const MOUNT: &str = "/simulator/scrapecreators";
+pub const APIFY_MOUNT: &str = "/simulator/apify";
 
 #[derive(Clone)]
 pub struct Simulator(Arc<Inner>);
@@ -38,6 +40,9 @@ pub struct Simulator(Arc<Inner>);
 struct Inner {
     config: SimulatorConfig,
     api_key: String,
+    apify_token: String,
+    /// Aborted Apify runs, with the items they had collected.
+    aborted: Mutex<HashMap<String, usize>>,
     /// Absolute base of this server, for avatar URLs.
     public_base: String,
     templates: Templates,
@@ -64,6 +69,8 @@ struct Templates {
     instagram_search_profile: Value,
     instagram_reel: Value,
     instagram_profile: Value,
+    apify_run: Value,
+    apify_item: Value,
 }
 
 /// Whether an endpoint is a search or a profile lookup (faults can target either kind).
@@ -86,6 +93,8 @@ pub struct Fault {
     pub endpoint: Option<String>,
     /// Only requests for this handle, channel id (profile) or query (search).
     pub target: Option<String>,
+    /// For `apify/run`: answer this run status (e.g. "FAILED") instead of an HTTP error.
+    pub run_status: Option<String>,
 }
 
 fn one() -> u32 {
@@ -105,10 +114,12 @@ impl Drop for InFlight<'_> {
 }
 
 impl Simulator {
-    pub fn new(config: SimulatorConfig, api_key: &str, public_base: &str) -> Self {
+    pub fn new(config: SimulatorConfig, api_key: &str, apify_token: &str, public_base: &str) -> Self {
         Self(Arc::new(Inner {
             config,
             api_key: api_key.to_string(),
+            apify_token: apify_token.to_string(),
+            aborted: Mutex::new(HashMap::new()),
             public_base: public_base.trim_end_matches('/').to_string(),
             templates: Templates::load(),
             faults: Mutex::new(VecDeque::new()),
@@ -130,6 +141,10 @@ impl Simulator {
             .route(&format!("{MOUNT}/v1/instagram/profile"), get(instagram::profile))
             .route(&format!("{MOUNT}/v1/youtube/search"), get(youtube::search))
             .route(&format!("{MOUNT}/v1/youtube/channel"), get(youtube::channel))
+            .route(&format!("{APIFY_MOUNT}/v2/acts/{{actor}}/runs"), post(apify::start_run))
+            .route(&format!("{APIFY_MOUNT}/v2/actor-runs/{{id}}"), get(apify::run))
+            .route(&format!("{APIFY_MOUNT}/v2/actor-runs/{{id}}/abort"), post(apify::abort))
+            .route(&format!("{APIFY_MOUNT}/v2/datasets/{{id}}/items"), get(apify::items))
             .route(&format!("{MOUNT}/_faults"), post(add_fault).delete(clear_faults))
             .route(&format!("{MOUNT}/_stats"), get(stats))
             .route("/simulator/avatar/{name}", get(avatar))
@@ -148,6 +163,21 @@ impl Simulator {
     /// check the key, then answer a scripted fault if one is queued for this endpoint and target.
     /// `Ok` carries the in-flight guard for the rest of the call.
     async fn begin(&self, endpoint: &'static str, kind: Kind, headers: &HeaderMap, target: &str) -> Result<InFlight<'_>, Response> {
+        self.begin_checked(endpoint, kind, Some(headers), target).await
+    }
+
+    /// `begin` for endpoints that checked their own credentials (Apify's bearer token).
+    async fn begin_authorized(&self, endpoint: &'static str, kind: Kind, target: &str) -> Result<InFlight<'_>, Response> {
+        self.begin_checked(endpoint, kind, None, target).await
+    }
+
+    async fn begin_checked(
+        &self,
+        endpoint: &'static str,
+        kind: Kind,
+        headers: Option<&HeaderMap>,
+        target: &str,
+    ) -> Result<InFlight<'_>, Response> {
         let now = self.0.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.0.max_in_flight.fetch_max(now, Ordering::SeqCst);
         match kind {
@@ -162,7 +192,7 @@ impl Simulator {
         }
         let guard = InFlight(&self.0, kind);
         tokio::time::sleep(self.0.config.latency).await;
-        if let Some(denied) = self.check_key(headers) {
+        if let Some(denied) = headers.and_then(|h| self.check_key(h)) {
             return Err(denied);
         }
         if let Some(fault) = self.take_fault(endpoint, kind, target) {
@@ -184,7 +214,9 @@ impl Simulator {
         };
         let mut faults = self.0.faults.lock().unwrap();
         let index = faults.iter().position(|f| {
-            f.endpoint.as_deref().is_none_or(|e| e == endpoint || e == kind_name) && f.target.as_deref().is_none_or(|t| t == target)
+            f.run_status.is_none()
+                && f.endpoint.as_deref().is_none_or(|e| e == endpoint || e == kind_name)
+                && f.target.as_deref().is_none_or(|t| t == target)
         })?;
         let fault = faults[index].clone();
         if fault.count <= 1 {
@@ -209,6 +241,18 @@ impl Simulator {
             response.headers_mut().insert("retry-after", HeaderValue::from(secs));
         }
         Some(response)
+    }
+
+    /// A scripted run status for `apify/run` (and the query), if one is queued.
+    fn take_run_status(&self, query: &str) -> Option<&'static str> {
+        let mut faults = self.0.faults.lock().unwrap();
+        let index = faults.iter().position(|f| f.run_status.is_some() && f.target.as_deref().is_none_or(|t| t == query))?;
+        let fault = faults.remove(index)?;
+        Some(match fault.run_status.as_deref() {
+            Some("ABORTED") => "ABORTED",
+            Some("TIMED-OUT") => "TIMED-OUT",
+            _ => "FAILED",
+        })
     }
 
     fn check_key(&self, headers: &HeaderMap) -> Option<Response> {
@@ -247,6 +291,8 @@ impl Templates {
             instagram_search_profile: parse(include_str!("../../tests/fixtures/v1_instagram_search_profiles.json"))["profiles"][1].clone(),
             instagram_reel: parse(include_str!("../../tests/fixtures/v2_instagram_reels_search.json"))["reels"][0].clone(),
             instagram_profile: parse(include_str!("../../tests/fixtures/v1_instagram_profile.json")),
+            apify_run: parse(include_str!("../../tests/fixtures/apify_run.json")),
+            apify_item: parse(include_str!("../../tests/fixtures/apify_tiktok_item.json")),
         }
     }
 }

@@ -97,6 +97,14 @@ pub async fn cancel(state: &AppState, owner: &Owner, job_id: &str) -> Result<Job
             return Err(UseCaseError::Conflict("This search has already finished."));
         }
     }
+    // Anything still running at the provider for this search (an Apify run) is stopped too.
+    for lane in db::jobs::lanes(&state.db, &job.id).await? {
+        if let Some(cursor) = lane.cursor.as_deref() {
+            if let Err(e) = state.providers.abort(&lane.source, cursor).await {
+                tracing::warn!(job_id, error = %e, "could not stop a provider run of a cancelled search");
+            }
+        }
+    }
     tracing::info!(job_id, "search cancelled");
     status(state, owner, job_id).await
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod apify;
 mod campaigns;
 mod instagram;
 mod jobs;

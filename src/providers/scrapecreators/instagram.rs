@@ -61,6 +61,7 @@ pub async fn visit(client: &ScrapeCreatorsClient, handle: &str) -> Result<Search
         credits,
         leads: related.into_iter().map(|keyword| Lead { keyword, source: RELATED_SOURCE }).collect(),
         resolved_id: None,
+        wait: None,
     })
 }
 
@@ -165,6 +166,7 @@ pub fn parse_profiles_page(body: &[u8], keyword: &str) -> Result<SearchPage, Str
         credits: credits_charged(response.credits_charged.as_ref()),
         leads: Vec::new(),
         resolved_id: None,
+        wait: None,
     })
 }
 
@@ -241,6 +243,7 @@ pub fn parse_reels_page(body: &[u8], keyword: &str, page: u32) -> Result<SearchP
         credits: credits_charged(response.credits_charged.as_ref()),
         leads: Vec::new(),
         resolved_id: None,
+        wait: None,
     })
 }
 

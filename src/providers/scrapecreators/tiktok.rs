@@ -131,6 +131,7 @@ pub fn parse_keyword_page(body: &[u8], keyword: &str) -> Result<SearchPage, Stri
         credits: credits_charged(response.credits_charged.as_ref()),
         leads: Vec::new(),
         resolved_id: None,
+        wait: None,
     })
 }
 

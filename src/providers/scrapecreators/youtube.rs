@@ -97,6 +97,7 @@ pub fn parse_search_page(body: &[u8], keyword: &str) -> Result<SearchPage, Strin
         credits: credits_charged(response.credits_charged.as_ref()),
         leads: Vec::new(),
         resolved_id: None,
+        wait: None,
     })
 }
 

@@ -1,0 +1,70 @@
+//! TikTok through Apify (`SCOUT_TIKTOK_PROVIDER=apify`): a keyword starts an actor run, later steps
+//! read its dataset while it fills, and a failed, rate-limited or cancelled run behaves as a marketer
+//! expects.
+
+use crate::helpers::{assert_completed, spawn_app_with, Backend};
+use scout::shared::JobStatus;
+use serde_json::json;
+use std::{collections::HashSet, time::Duration};
+
+const LIMIT: Duration = Duration::from_secs(180);
+
+crate::on_both_databases!(an_apify_run_is_read_while_it_fills, apify_failures_pause_or_end_the_search, cancelling_aborts_the_apify_run);
+
+async fn an_apify_run_is_read_while_it_fills(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "1500")]).await;
+    let campaign = app.create_campaign("Via Apify").await;
+    let job_id = app.start_search(&campaign, &["home workout"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
+    assert!(rows.iter().all(|r| !r[6].is_empty() && &r[10] == "tiktok"), "bios come with the items");
+    let stats = app.simulator_stats().await;
+    assert_eq!(stats["calls"]["apify/runs"], 1, "one run per keyword");
+    assert_eq!(stats["profileCalls"], 0, "no profile lookups: the items carry the profile");
+    assert!(stats["calls"]["apify/items"].as_u64().unwrap() >= 10, "{stats}");
+}
+
+async fn apify_failures_pause_or_end_the_search(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "400")]).await;
+    let campaign = app.create_campaign("Flaky Apify").await;
+    app.add_fault(json!({"status": 429, "count": 2, "retryAfter": 1, "endpoint": "apify/items"})).await;
+    app.add_fault(json!({"status": 500, "count": 1, "endpoint": "apify/runs"})).await;
+    let job_id = app.start_search(&campaign, &["stretching"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
+    assert_eq!(app.simulator_stats().await["pendingFaults"], 0);
+
+    // The run fails once the lane has caught up with it: the search ends with a readable message
+    // and keeps what it had.
+    app.add_fault(json!({"status": 200, "endpoint": "apify/run", "runStatus": "FAILED", "target": "mobility"})).await;
+    let job_id = app.start_search(&campaign, &["mobility"], 5000).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("Apify scraper run stopped (failed)"));
+
+    app.add_fault(json!({"status": 401, "count": 1, "endpoint": "apify/runs"})).await;
+    let job_id = app.start_search(&campaign, &["yoga"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("API key"));
+}
+
+async fn cancelling_aborts_the_apify_run(backend: Backend) {
+    let app = spawn_app_with(backend, &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "50")]).await;
+    let campaign = app.create_campaign("Stop Apify").await;
+    let job_id = app.start_search(&campaign, &["pilates"], 5000).await;
+    // Items arrive slowly: the run is waited on, and the status says why.
+    let waiting = app.wait_until(&job_id, LIMIT, |j| j.waiting_reason.is_some()).await;
+    assert!(waiting.status_text().contains("still collecting"), "{}", waiting.status_text());
+    app.wait_until(&job_id, LIMIT, |j| j.processed_results >= 20).await;
+
+    let response = app.client.post(app.url(&format!("/api/jobs/{job_id}/cancel"))).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    assert_eq!(app.simulator_stats().await["calls"]["apify/abort"], 1, "the run was aborted at Apify");
+    assert_eq!(app.job(&job_id).await.status, JobStatus::Cancelled);
+}
