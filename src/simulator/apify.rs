@@ -105,8 +105,12 @@ pub(super) async fn run(State(sim): State<Simulator>, Path(id): Path<String>, he
     };
     sim.count("apify/run");
     let (produced, mut status) = sim.progress_of(&id, &spec);
+    // A scripted end (FAILED …) sticks to the run, as it would at Apify.
     if let Some(scripted) = sim.take_run_status(&spec.query) {
-        status = scripted;
+        sim.0.ended.lock().unwrap().insert(id.clone(), scripted);
+    }
+    if let Some(ended) = sim.0.ended.lock().unwrap().get(&id) {
+        status = ended;
     }
     Json(sim.run_body(&id, status, produced)).into_response()
 }

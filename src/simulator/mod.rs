@@ -43,6 +43,8 @@ struct Inner {
     apify_token: String,
     /// Aborted Apify runs, with the items they had collected.
     aborted: Mutex<HashMap<String, usize>>,
+    /// Apify runs a fault ended (FAILED, TIMED-OUT …), with that status.
+    ended: Mutex<HashMap<String, &'static str>>,
     /// Absolute base of this server, for avatar URLs.
     public_base: String,
     templates: Templates,
@@ -120,6 +122,7 @@ impl Simulator {
             api_key: api_key.to_string(),
             apify_token: apify_token.to_string(),
             aborted: Mutex::new(HashMap::new()),
+            ended: Mutex::new(HashMap::new()),
             public_base: public_base.trim_end_matches('/').to_string(),
             templates: Templates::load(),
             faults: Mutex::new(VecDeque::new()),

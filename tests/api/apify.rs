@@ -9,7 +9,52 @@ use std::{collections::HashSet, time::Duration};
 
 const LIMIT: Duration = Duration::from_secs(180);
 
-crate::on_both_databases!(an_apify_run_is_read_while_it_fills, apify_failures_pause_or_end_the_search, cancelling_aborts_the_apify_run);
+crate::on_both_databases!(
+    an_apify_run_is_read_while_it_fills,
+    apify_failures_pause_or_end_the_search,
+    cancelling_aborts_the_apify_run,
+    a_finished_run_below_target_completes_with_a_note,
+    an_apify_search_survives_a_restart,
+);
+
+async fn a_finished_run_below_target_completes_with_a_note(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "2000"), ("SIMULATOR_RESULTS_PER_QUERY", "300")],
+    )
+    .await;
+    let campaign = app.create_campaign("Small Apify").await;
+    let job_id = app
+        .start_search_with("tiktok", json!({"campaignId": campaign, "keywords": ["knots"], "targetResults": 1000, "expandKeywords": false}))
+        .await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    // The run SUCCEEDED with 300 items, every tenth repeating an author.
+    assert_eq!(job.processed_results, 270);
+    assert!(job.note.unwrap().contains("ran out"));
+}
+
+async fn an_apify_search_survives_a_restart(backend: Backend) {
+    let mut app = spawn_app_with(
+        backend,
+        &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "400"), ("SIMULATOR_LATENCY_MS", "10")],
+    )
+    .await;
+    let campaign = app.create_campaign("Crashy Apify").await;
+    let job_id = app.start_search(&campaign, &["juggling"], 1000).await;
+    app.wait_until(&job_id, LIMIT, |j| j.processed_results >= 200).await;
+
+    app.crash();
+    app.restart().await;
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000);
+    // The restarted simulator counts afresh: no run was started after the restart.
+    assert!(app.simulator_stats().await["calls"].get("apify/runs").is_none(), "the run started before the crash was read on");
+}
 
 async fn an_apify_run_is_read_while_it_fills(backend: Backend) {
     let app = spawn_app_with(backend, &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "1500")]).await;

@@ -12,6 +12,7 @@ crate::on_both_databases!(
     an_instagram_search_pages_profiles_and_reels,
     one_instagram_keyword_runs_out_with_a_note,
     instagram_faults_delay_or_end_the_search,
+    an_instagram_search_survives_a_restart,
 );
 
 async fn an_instagram_search_pages_profiles_and_reels(backend: Backend) {
@@ -78,4 +79,26 @@ async fn instagram_faults_delay_or_end_the_search(backend: Backend) {
     let job = app.wait_for_terminal(&job_id, LIMIT).await;
     assert_eq!(job.status, JobStatus::Error);
     assert!(job.error.unwrap().contains("out of credits"));
+
+    app.add_fault(json!({"status": 401, "count": 1, "endpoint": "instagram/search"})).await;
+    let job_id = app.start_search_on("instagram", &campaign, &["bouldering"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("API key"));
+}
+
+async fn an_instagram_search_survives_a_restart(backend: Backend) {
+    let mut app = crate::helpers::spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "10")]).await;
+    let campaign = app.create_campaign("Crashy Insta").await;
+    let job_id = app.start_search_on("instagram", &campaign, &["ceramics", "pottery", "glazing"], 1000).await;
+    app.wait_until(&job_id, LIMIT, |j| j.processed_results >= 200).await;
+
+    app.crash();
+    app.restart().await;
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000);
 }

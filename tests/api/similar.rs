@@ -13,6 +13,7 @@ crate::on_both_databases!(
     tiktok_and_youtube_similar_search_the_accounts_topics,
     an_unknown_account_ends_the_search_with_a_readable_message,
     a_similar_search_survives_a_restart,
+    similar_searches_run_dry_or_fail_like_any_search,
 );
 
 async fn instagram_similar_walks_related_profiles(backend: Backend) {
@@ -86,6 +87,34 @@ async fn an_unknown_account_ends_the_search_with_a_readable_message(backend: Bac
     let job_id =
         app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "zoe.yoga3", "targetResults": 100})).await;
     assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
+}
+
+async fn similar_searches_run_dry_or_fail_like_any_search(backend: Backend) {
+    // Few results per topic: the account's topics run dry below the target.
+    let app = spawn_app_with(backend, &[("SIMULATOR_RESULTS_PER_QUERY", "60")]).await;
+    let campaign = app.create_campaign("Small world").await;
+    let job_id =
+        app.start_search_with("tiktok", json!({"campaignId": campaign, "targetUsername": "noah.origami3", "targetResults": 1000})).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert!(job.processed_results > 0 && job.processed_results < 1000, "{job:?}");
+    assert!(job.note.unwrap().contains("no more similar creators"));
+
+    // A passing 5xx on the account's channel is retried; running out of credits ends the search.
+    app.add_fault(json!({"status": 500, "count": 1, "endpoint": "youtube/channel"})).await;
+    let job_id =
+        app.start_search_with("youtube", json!({"campaignId": campaign, "targetUsername": "@kai.kayak2", "targetResults": 100})).await;
+    assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
+    app.add_fault(json!({"status": 402, "count": 1, "endpoint": "instagram/profile"})).await;
+    let job_id =
+        app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "kai.kayak2", "targetResults": 100})).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("out of credits"));
+    app.add_fault(json!({"status": 401, "count": 1, "endpoint": "tiktok/profile"})).await;
+    let job_id =
+        app.start_search_with("tiktok", json!({"campaignId": campaign, "targetUsername": "kai.kayak2", "targetResults": 100})).await;
+    assert!(app.wait_for_terminal(&job_id, LIMIT).await.error.unwrap().contains("API key"));
 }
 
 async fn a_similar_search_survives_a_restart(backend: Backend) {
