@@ -79,8 +79,8 @@ pub struct Gathered {
     pub cache_hits: u32,
     /// A similar search's account id, when this step read the account.
     pub target_id: Option<String>,
-    /// A lane had nothing new yet (an Apify run still collecting) and asked to be polled again after
-    /// this long.
+    /// A lane had nothing new yet (an Apify run still collecting) and nothing else can be read now:
+    /// the next step should come back after this long rather than poll at once.
     pub come_back_after: Option<Duration>,
 }
 
@@ -271,6 +271,12 @@ pub async fn gather(
     // Lookups never sent because the provider said stop: revisited by a later step.
     for (order, origin, creator) in queue {
         failed.push((order, creator, origin, ProviderError::RateLimited { retry_after: None }));
+    }
+    // Only worth waiting for when nothing else could be read right now: every lane of the step is
+    // done (waiting or exhausted) and no other lane is live.
+    let others_live = lane_rows.iter().filter(|l| l.exhausted == 0).count() > lanes.len();
+    if others_live || lanes.iter().any(|l| !l.done) {
+        out.come_back_after = None;
     }
     ready.sort_by_key(|(order, ..)| *order);
     failed.sort_by_key(|(order, ..)| *order);

@@ -112,10 +112,9 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
     };
     let decision = decide(&facts, state.config.jobs.rate_limit_delay);
     let spent = gathered.credits;
-    // A lane still waiting on the provider (an Apify run collecting) and nothing else to do: the
-    // next step comes back after the wait instead of polling at once.
-    let idle = gathered.creators.is_empty() && gathered.lanes.iter().all(|l| l.pages.is_empty());
-    let come_back = gathered.come_back_after.filter(|_| idle).map(|d| (d, WaitingReason::ProviderWorking));
+    // Lanes waiting on the provider (an Apify run collecting) and nothing else to read: the next
+    // step comes back after the wait instead of polling at once (what was read is saved now).
+    let come_back = gathered.come_back_after.map(|d| (d, WaitingReason::ProviderWorking));
     let saved = gathered.cache_hits;
     match decision {
         Decision::SaveAll => {

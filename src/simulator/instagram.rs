@@ -166,7 +166,7 @@ pub(super) async fn profile(State(sim): State<Simulator>, headers: HeaderMap, Qu
     };
     user["profile_pic_url"] = json!(sim.avatar_url(&handle));
     user["profile_pic_url_hd"] = json!(sim.avatar_url(&handle));
-    user["edge_related_profiles"] = json!({ "edges": related(&handle).into_iter().map(|r| {
+    user["edge_related_profiles"] = json!({ "edges": related(&handle, (sim.config().results_per_query as u64 / 8).clamp(1, 400)).into_iter().map(|r| {
         let c = SyntheticCreator::for_handle(&r);
         json!({"node": {"id": user_id(&c), "full_name": c.nickname, "is_private": false, "is_verified": c.verified,
                         "profile_pic_url": sim.avatar_url(&r), "username": r}})
@@ -175,14 +175,16 @@ pub(super) async fn profile(State(sim): State<Simulator>, headers: HeaderMap, Qu
 }
 
 /// The accounts Instagram lists as similar to `handle`: a deterministic neighbourhood of the same
-/// topic, so a breadth-first walk keeps finding new people until the graph is exhausted.
-pub fn related(handle: &str) -> Vec<String> {
+/// topic, so a breadth-first walk keeps finding new people until the graph is exhausted. The graph
+/// holds 8 × `size` accounts per topic (`size` follows `SIMULATOR_RESULTS_PER_QUERY`, so tests can
+/// make it small enough to run out).
+pub fn related(handle: &str, size: u64) -> Vec<String> {
     let topic: String = handle.split('.').nth(1).map(|t| t.trim_end_matches(|c: char| c.is_ascii_digit()).to_string()).unwrap_or_default();
     let topic = if topic.is_empty() { "lifestyle".to_string() } else { topic };
     let base = super::seed(&[handle, "related"]);
     (0..RELATED as u64)
         .map(|k| {
-            let n = (base.wrapping_add(k * 7919)) % 400;
+            let n = (base.wrapping_add(k * 7919)) % size.max(1);
             let name = ["maya", "liam", "zoe", "noah", "ava", "leo", "mia", "kai"][((base >> 8).wrapping_add(k) % 8) as usize];
             format!("{name}.{topic}{n}")
         })

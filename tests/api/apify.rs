@@ -83,13 +83,25 @@ async fn apify_failures_pause_or_end_the_search(backend: Backend) {
     assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
     assert_eq!(app.simulator_stats().await["pendingFaults"], 0);
 
-    // The run fails once the lane has caught up with it: the search ends with a readable message
-    // and keeps what it had.
+    // The run fails once the lane has caught up with it (its 500 items are far below the target, so
+    // it must): the search ends with a readable message and keeps what it had.
+    let app = spawn_app_with(
+        backend,
+        &[("SCOUT_TIKTOK_PROVIDER", "apify"), ("SIMULATOR_APIFY_ITEMS_PER_SEC", "400"), ("SIMULATOR_RESULTS_PER_QUERY", "500")],
+    )
+    .await;
+    let campaign = app.create_campaign("Failing Apify").await;
     app.add_fault(json!({"status": 200, "endpoint": "apify/run", "runStatus": "FAILED", "target": "mobility"})).await;
     let job_id = app.start_search(&campaign, &["mobility"], 5000).await;
     let job = app.wait_for_terminal(&job_id, LIMIT).await;
     assert_eq!(job.status, JobStatus::Error);
     assert!(job.error.unwrap().contains("Apify scraper run stopped (failed)"));
+
+    app.add_fault(json!({"status": 402, "count": 1, "endpoint": "apify/runs"})).await;
+    let job_id = app.start_search(&campaign, &["pilates"], 1000).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_eq!(job.status, JobStatus::Error);
+    assert!(job.error.unwrap().contains("out of credits"));
 
     app.add_fault(json!({"status": 401, "count": 1, "endpoint": "apify/runs"})).await;
     let job_id = app.start_search(&campaign, &["yoga"], 1000).await;

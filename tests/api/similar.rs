@@ -99,6 +99,17 @@ async fn similar_searches_run_dry_or_fail_like_any_search(backend: Backend) {
     assert_completed(&job);
     assert!(job.processed_results > 0 && job.processed_results < 1000, "{job:?}");
     assert!(job.note.unwrap().contains("no more similar creators"));
+    // On Instagram the related-profile graph runs out (the same knob keeps it to 8 × 7 accounts).
+    let job_id =
+        app.start_search_with("instagram", json!({"campaignId": campaign, "targetUsername": "noah.origami3", "targetResults": 1000})).await;
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert!(job.processed_results > 0 && job.processed_results <= 56, "{job:?}");
+    assert!(job.note.unwrap().contains("no more similar creators"));
+    assert_eq!(
+        app.csv_rows(&campaign, &job_id).await.iter().map(|r| r[0].to_string()).collect::<HashSet<_>>().len() as u32,
+        job.processed_results
+    );
 
     // A passing 5xx on the account's channel is retried; running out of credits ends the search.
     app.add_fault(json!({"status": 500, "count": 1, "endpoint": "youtube/channel"})).await;
