@@ -8,7 +8,7 @@ pub mod enrich;
 pub mod scrapecreators;
 pub mod similar;
 
-use crate::shared::{Platform, SearchKind};
+use crate::shared::Platform;
 use apify::ApifyClient;
 use email::extract_emails;
 use scrapecreators::ScrapeCreatorsClient;
@@ -231,11 +231,6 @@ pub const APIFY_SOURCE: &str = "apify";
 impl Providers {
     pub fn new(scrapecreators: ScrapeCreatorsClient, apify: Option<ApifyClient>) -> Self {
         Self { scrapecreators, apify }
-    }
-
-    /// Whether Scout can run this search yet; the others are refused before a job is created.
-    pub fn supports(platform: Platform, kind: SearchKind) -> bool {
-        matches!((platform, kind), (Platform::Tiktok | Platform::Instagram | Platform::Youtube, SearchKind::Keywords | SearchKind::Similar))
     }
 
     /// The search sources a keyword is paged on (one lane each): Instagram searches profiles and

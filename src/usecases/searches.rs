@@ -8,7 +8,6 @@ use crate::{
         create::{self, StartedJob},
         lifecycle,
     },
-    providers::Providers,
     shared::{JobStatus, JobView, Platform, SearchKind},
     startup::AppState,
 };
@@ -60,16 +59,6 @@ pub fn parse(platform: Platform, kind: Option<SearchKind>, request: StartRequest
         Some(_) => return Err(invalid("targetResults must be a number.")),
     };
     let target = TargetResults::parse(target, spec.kind()).map_err(UseCaseError::Invalid)?;
-    if !Providers::supports(platform, spec.kind()) {
-        return Err(UseCaseError::Invalid(format!(
-            "{} {} searches are not available yet.",
-            platform.label(),
-            match spec.kind() {
-                SearchKind::Keywords => "keyword",
-                SearchKind::Similar => "similar-creator",
-            }
-        )));
-    }
     Ok(NewSearch { campaign_id, platform, spec, target, expand_keywords: request.expand_keywords.unwrap_or(true) })
 }
 
