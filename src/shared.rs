@@ -218,7 +218,7 @@ impl JobView {
                 };
                 match self.stage {
                     // A similar search says where it is, then why it waits.
-                    Some(Stage::FetchingProfile | Stage::Analyzing | Stage::Searching) => format!("{base} {wait}"),
+                    Some(Stage::FetchingProfile | Stage::Analyzing | Stage::Searching | Stage::Processing) => format!("{base} {wait}"),
                     _ => wait,
                 }
             }
@@ -246,6 +246,7 @@ impl JobView {
                 Stage::FetchingProfile => return format!("Fetching {account}'s profile…"),
                 Stage::Analyzing => return format!("Analyzing {account}'s profile… ({}%)", self.progress),
                 Stage::Searching => return format!("Searching for creators similar to {account}… ({}%)", self.progress),
+                Stage::Processing => return format!("Processing the last creators similar to {account}… ({}%)", self.progress),
                 Stage::Initializing | Stage::Completed => {}
             }
         }
@@ -393,6 +394,8 @@ pub enum Stage {
     FetchingProfile,
     Analyzing,
     Searching,
+    /// Every creator the search needs has been found; the last of them are being looked up and saved.
+    Processing,
     Completed,
 }
 
@@ -526,6 +529,9 @@ mod tests {
         job.waiting_reason = None;
         job.stage = Some(Stage::Searching);
         assert_eq!(job.status_text(), "Searching for creators similar to @maya… (10%)");
+        job.stage = Some(Stage::Processing);
+        job.progress = 95;
+        assert_eq!(job.status_text(), "Processing the last creators similar to @maya… (95%)");
         job.stage = None;
         job.status = JobStatus::Completed;
         assert_eq!(job.status_text(), "Completed");

@@ -187,40 +187,53 @@ pub struct PageQuery {
     pub has_email: bool,
 }
 
-pub async fn page_for_job(db: &Db, job_id: &str, q: &PageQuery) -> sqlx::Result<CreatorPage> {
+/// One page of a job's creators; none unless the job is `user_id`'s (the owner is part of the query,
+/// so a caller that forgot to check it first still leaks nothing).
+pub async fn page_for_job(db: &Db, user_id: &str, job_id: &str, q: &PageQuery) -> sqlx::Result<CreatorPage> {
     let filter = if q.has_email { " AND emails <> ''" } else { "" };
+    let owned = " AND job_id IN (SELECT id FROM scraping_jobs WHERE id = $1 AND user_id = $2)";
     let order = match q.sort {
         CreatorSort::FollowersDesc => "followers DESC, position",
         CreatorSort::FollowersAsc => "followers ASC, position",
         CreatorSort::ViewsDesc => "views DESC, position",
         CreatorSort::ViewsAsc => "views ASC, position",
     };
-    let (total,): (i64,) =
-        sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{filter}")).bind(job_id).fetch_one(db).await?;
+    let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{owned}{filter}"))
+        .bind(job_id)
+        .bind(user_id)
+        .fetch_one(db)
+        .await?;
     let page = q.page.max(1);
+    // In i64: a page number near u32::MAX must not overflow (it simply reads an empty page).
+    let offset = (i64::from(page) - 1) * i64::from(CREATORS_PER_PAGE);
     let rows: Vec<CreatorRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE job_id = $1{filter} ORDER BY {order} LIMIT $2 OFFSET $3"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE job_id = $1{owned}{filter} ORDER BY {order} LIMIT $3 OFFSET $4"))
             .bind(job_id)
+            .bind(user_id)
             .bind(CREATORS_PER_PAGE as i64)
-            .bind(((page - 1) * CREATORS_PER_PAGE) as i64)
+            .bind(offset)
             .fetch_all(db)
             .await?;
     Ok(CreatorPage { creators: rows.into_iter().map(Into::into).collect(), total: total as u32, page, per_page: CREATORS_PER_PAGE })
 }
 
-/// Every creator of a campaign (or of one of its jobs), each creator once, in discovery order.
-pub async fn for_export(db: &Db, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
+/// Every creator of `user_id`'s campaign (or of one of its jobs), each creator once, in discovery
+/// order; none when the campaign is not theirs.
+pub async fn for_export(db: &Db, user_id: &str, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
+    let owned = "campaign_id IN (SELECT id FROM campaigns WHERE id = $1 AND user_id = $2)";
     let rows: Vec<CreatorRow> = match job_id {
         Some(job_id) => {
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE campaign_id = $1 AND job_id = $2 ORDER BY position, id"))
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} AND job_id = $3 ORDER BY position, id"))
                 .bind(campaign_id)
+                .bind(user_id)
                 .bind(job_id)
                 .fetch_all(db)
                 .await?
         }
         None => {
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE campaign_id = $1 ORDER BY created_at, position, id"))
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} ORDER BY created_at, position, id"))
                 .bind(campaign_id)
+                .bind(user_id)
                 .fetch_all(db)
                 .await?
         }

@@ -39,6 +39,8 @@ pub struct JobRow {
     pub expand_keywords: i64,
     /// The keywords it added (JSON list), once it has.
     pub added_keywords: Option<String>,
+    /// The step in which a similar search found all it needs and looks up the last creators.
+    pub processing_step: Option<i64>,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub created_at: i64,
@@ -59,6 +61,7 @@ impl JobRow {
             JobStatus::Pending => Stage::Initializing,
             JobStatus::Completed => Stage::Completed,
             status if status.is_terminal() => return None,
+            _ if self.processing_step == Some(self.step) => Stage::Processing,
             _ if self.processed_runs == 0 => Stage::FetchingProfile,
             _ if self.processed_results == 0 => Stage::Analyzing,
             _ => Stage::Searching,
@@ -132,7 +135,7 @@ pub struct LaneRow {
 
 const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_external_id, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, started_at, completed_at, created_at, updated_at";
+    resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, processing_step, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -210,10 +213,11 @@ pub async fn find_owned(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option
         .await
 }
 
-/// Newest first.
-pub async fn list_for_campaign(db: &Db, campaign_id: &str) -> sqlx::Result<Vec<JobRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 ORDER BY created_at DESC, id"))
+/// `user_id`'s jobs of a campaign, newest first.
+pub async fn list_for_campaign(db: &Db, user_id: &str, campaign_id: &str) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 AND user_id = $2 ORDER BY created_at DESC, id"))
         .bind(campaign_id)
+        .bind(user_id)
         .fetch_all(db)
         .await
 }
@@ -375,7 +379,10 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     let now = now_ms();
     let completed_at = outcome.status.is_terminal().then_some(now);
     sqlx::query(
-        "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2, progress = $3, status = $4,
+        // Progress never goes back while the job runs (a step's `processing` report may have moved it
+        // past what a partial commit computes); the end of a job sets it as computed.
+        "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2,
+            progress = CASE WHEN $4 <> 'processing' OR $3 > progress THEN $3 ELSE progress END, status = $4,
             note = $5, completed_at = $6, last_error = $12, updated_at = $7, resume_at = $8, waiting_reason = $10,
             credits_used = credits_used + $11, credits_saved = credits_saved + $13
          WHERE id = $9",
@@ -394,6 +401,22 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(outcome.error)
     .bind(outcome.credits_saved as i64)
     .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A similar search's step has found every creator the job needs and is looking up the last of them:
+/// the bar shows `processing` with `progress` (never lower than before). Guarded by the step, so a
+/// late or lost step changes nothing; the step's commit moves the job on.
+pub async fn report_processing(db: &Db, id: &str, step: i64, progress: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE scraping_jobs SET processing_step = $2, progress = CASE WHEN progress < $3 THEN $3 ELSE progress END
+         WHERE id = $1 AND step = $2 AND status = 'processing'",
+    )
+    .bind(id)
+    .bind(step)
+    .bind(progress)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::{
         enrich::{look_up, Lookup},
         Creator, Lead, ProviderError, Providers, SearchPage, RELATED_SOURCE,
     },
-    shared::Platform,
+    shared::{similar_progress, Platform},
 };
 use anyhow::Context;
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
@@ -39,6 +39,19 @@ pub struct Budget {
     /// Lanes paged at once (each one page at a time).
     pub lanes: usize,
 }
+
+/// For a similar search: the step shows `processing` on the bar once it has found every creator the
+/// job still needs, while the last lookups run (its progress moves as they finish).
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessingReport {
+    pub step: i64,
+    /// Creators the job had saved before this step.
+    pub saved: usize,
+    pub target: usize,
+}
+
+/// How often a step in the `processing` stage moves the bar.
+const PROCESSING_REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// A page read in this step, in its lane's order.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,6 +121,7 @@ pub async fn gather(
     needed: usize,
     exclude: &[&str],
     budget: Budget,
+    processing: Option<ProcessingReport>,
 ) -> anyhow::Result<Gathered> {
     let started = Instant::now();
     let live = select_lanes(lane_rows, budget.lanes);
@@ -127,10 +141,22 @@ pub async fn gather(
     // Lookups stop starting at twice the budget, and stop retrying at three times it.
     let retry_until = started + budget.time * 3;
     let mut status_checked = Instant::now();
+    let mut processing_reported: Option<Instant> = None;
 
     loop {
         if !stop_paging && (taken >= want || started.elapsed() >= budget.time) {
             stop_paging = true;
+        }
+        if let Some(report) = processing.filter(|_| taken >= needed && !stop_lookups) {
+            if processing_reported.is_none_or(|at| at.elapsed() >= PROCESSING_REPORT_EVERY) {
+                processing_reported = Some(Instant::now());
+                // Pages have been read by now (runs ≥ 1), so the formula is in its searching range.
+                let progress = similar_progress(1, (report.saved + ready.len()) as u32, report.target as u32, false);
+                // Display only: a failed write must not cost the step its paid work.
+                if let Err(e) = db::jobs::report_processing(db, job_id, report.step, progress as i64).await {
+                    tracing::warn!(error = %e, "could not show the processing stage");
+                }
+            }
         }
         // A cancelled (or otherwise ended) job stops spending at once, not at the end of the step.
         if !(stop_paging && stop_lookups) && status_checked.elapsed() >= Duration::from_secs(1) {

@@ -52,9 +52,8 @@ pub async fn publish_step(
         failure_callback: Some(state.urls.failure_callback()),
     };
     let published = state.qstash.publish_json(&state.urls.webhook(), &body, &options).await?;
-    if !published.deduplicated {
-        db::jobs::set_message_id(&state.db, job_id, &published.message_id).await?;
-    }
+    // A deduplicated publish answers the step's first message, which is the one to remember.
+    db::jobs::set_message_id(&state.db, job_id, &published.message_id).await?;
     Ok(published.message_id)
 }
 

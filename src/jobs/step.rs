@@ -8,7 +8,7 @@
 use super::{
     decision::{decide, Decision, StepFacts},
     expansion,
-    gather::{gather, Budget, PageRead, MAX_LANES_PER_STEP},
+    gather::{gather, Budget, PageRead, ProcessingReport, MAX_LANES_PER_STEP},
     lifecycle,
     publisher::{self, Publish, PublishStepError},
     StepMessage,
@@ -99,7 +99,12 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         },
     };
     let exclude: Vec<&str> = job.target_username.iter().chain(job.target_external_id.iter()).map(String::as_str).collect();
-    let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, &exclude, budget).await?;
+    let processing = (job.kind() == SearchKind::Similar).then_some(ProcessingReport {
+        step,
+        saved: job.processed_results.max(0) as usize,
+        target: job.target_results.max(0) as usize,
+    });
+    let gathered = gather(&state.db, &state.providers, &job.id, job.platform(), &lanes, needed, &exclude, budget, processing).await?;
     let target_id = gathered.target_id.clone();
     let clean = gathered.clean_pages();
     let facts = StepFacts {

@@ -27,6 +27,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
+    time::Duration,
 };
 
 pub use creators::seed;
@@ -82,7 +83,8 @@ enum Kind {
     Profile,
 }
 
-/// A scripted failure: the next `count` matching requests answer `status`.
+/// A scripted failure: the next `count` matching requests answer `status` (after `delayMs`, when
+/// set). Status 200 with a delay is a slow call that then answers normally.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fault {
@@ -97,7 +99,15 @@ pub struct Fault {
     pub target: Option<String>,
     /// For `apify/run`: answer this run status (e.g. "FAILED") instead of an HTTP error.
     pub run_status: Option<String>,
+    /// Milliseconds the call takes on top of the simulated latency (at most a minute).
+    pub delay_ms: Option<u64>,
 }
+
+/// Faults queued at most, so the test hook cannot grow without bound.
+const MAX_QUEUED_FAULTS: usize = 1_000;
+
+/// Longest scripted delay: a fault must not hold a connection past any client's timeout for long.
+const MAX_FAULT_DELAY: Duration = Duration::from_secs(60);
 
 fn one() -> u32 {
     1
@@ -199,7 +209,12 @@ impl Simulator {
             return Err(denied);
         }
         if let Some(fault) = self.take_fault(endpoint, kind, target) {
-            return Err(fault);
+            if let Some(ms) = fault.delay_ms {
+                tokio::time::sleep(Duration::from_millis(ms).min(MAX_FAULT_DELAY)).await;
+            }
+            if fault.status != 200 {
+                return Err(fault_response(&fault));
+            }
         }
         Ok(guard)
     }
@@ -209,8 +224,8 @@ impl Simulator {
         *self.0.calls.lock().unwrap().entry(endpoint).or_default() += 1;
     }
 
-    /// Answers the scripted fault for `endpoint` and `target` (query or handle), if one is queued.
-    fn take_fault(&self, endpoint: &str, kind: Kind, target: &str) -> Option<Response> {
+    /// Takes the scripted fault for `endpoint` and `target` (query or handle), if one is queued.
+    fn take_fault(&self, endpoint: &str, kind: Kind, target: &str) -> Option<Fault> {
         let kind_name = match kind {
             Kind::Search => "search",
             Kind::Profile => "profile",
@@ -227,23 +242,7 @@ impl Simulator {
         } else {
             faults[index].count -= 1;
         }
-        drop(faults);
-        let message = match fault.status {
-            402 => "Not enough credits. Top up at https://app.scrapecreators.com",
-            429 => "Rate limit exceeded",
-            401 => "Invalid API key",
-            404 => "Not found",
-            _ => "Internal Server Error",
-        };
-        let mut response = (
-            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            Json(json!({"success": false, "message": message})),
-        )
-            .into_response();
-        if let Some(secs) = fault.retry_after {
-            response.headers_mut().insert("retry-after", HeaderValue::from(secs));
-        }
-        Some(response)
+        Some(fault)
     }
 
     /// A scripted run status for `apify/run` (and the query), if one is queued.
@@ -281,6 +280,26 @@ impl Simulator {
     }
 }
 
+/// The error answer of a scripted fault, as the vendor words it.
+fn fault_response(fault: &Fault) -> Response {
+    let message = match fault.status {
+        402 => "Not enough credits. Top up at https://app.scrapecreators.com",
+        429 => "Rate limit exceeded",
+        401 => "Invalid API key",
+        404 => "Not found",
+        _ => "Internal Server Error",
+    };
+    let mut response = (
+        StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(json!({"success": false, "message": message})),
+    )
+        .into_response();
+    if let Some(secs) = fault.retry_after {
+        response.headers_mut().insert("retry-after", HeaderValue::from(secs));
+    }
+    response
+}
+
 impl Templates {
     fn load() -> Self {
         let parse = |text: &str| -> Value { serde_json::from_str(text).expect("bundled sample is JSON") };
@@ -314,7 +333,12 @@ async fn add_fault(State(sim): State<Simulator>, headers: HeaderMap, Json(fault)
     if let Some(denied) = sim.check_key(&headers) {
         return denied;
     }
-    sim.0.faults.lock().unwrap().push_back(fault);
+    let mut faults = sim.0.faults.lock().unwrap();
+    if faults.len() >= MAX_QUEUED_FAULTS {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("At most {MAX_QUEUED_FAULTS} faults can be queued.")})))
+            .into_response();
+    }
+    faults.push_back(fault);
     StatusCode::NO_CONTENT.into_response()
 }
 

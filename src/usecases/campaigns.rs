@@ -22,7 +22,7 @@ pub async fn list(state: &AppState, owner: &Owner) -> Result<Vec<CampaignView>, 
 /// The campaign with its runs of every platform and kind, newest first.
 pub async fn detail(state: &AppState, owner: &Owner, id: &str) -> Result<CampaignDetail, UseCaseError> {
     let campaign = find(state, owner, id).await?;
-    let jobs = db::jobs::list_for_campaign(&state.db, id).await?.iter().map(|j| j.view()).collect();
+    let jobs = db::jobs::list_for_campaign(&state.db, owner.user_id(), id).await?.iter().map(|j| j.view()).collect();
     Ok(CampaignDetail { campaign, jobs })
 }
 

@@ -5,7 +5,11 @@ use scout::shared::CreatorPage;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-crate::on_both_databases!(campaigns_are_created_and_listed, results_sort_filter_and_paginate);
+crate::on_both_databases!(
+    campaigns_are_created_and_listed,
+    results_sort_filter_and_paginate,
+    another_users_campaigns_and_runs_are_not_found
+);
 
 async fn campaigns_are_created_and_listed(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -36,6 +40,8 @@ async fn results_sort_filter_and_paginate(backend: Backend) {
     let first = page("").await;
     assert_eq!((first.total, first.per_page, first.creators.len()), (1000, 50, 50));
     assert!(first.creators.windows(2).all(|w| w[0].followers >= w[1].followers), "followers, highest first");
+    // A page far past the end (even the largest number) is empty, not an overflow.
+    assert!(page("page=4294967295").await.creators.is_empty());
     let last = page("page=20").await;
     assert_eq!(last.creators.len(), 50);
     assert!(page("page=21").await.creators.is_empty());
@@ -56,4 +62,52 @@ async fn results_sort_filter_and_paginate(backend: Backend) {
     assert!(!hostile.is_empty(), "the simulator serves some hostile names");
     assert!(hostile.iter().all(|r| r[1].starts_with("'=")));
     assert!(rows.iter().all(|r| !r.iter().any(|cell| cell.starts_with(['=', '+', '-', '@']))));
+}
+
+async fn another_users_campaigns_and_runs_are_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Theirs").await;
+    let job_id = app.start_search(&campaign, &["makeup"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
+    let mine = app.create_campaign("Mine").await;
+    let my_job = app.start_search(&mine, &["baking"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&my_job, Duration::from_secs(180)).await);
+
+    // The first campaign and its run now belong to someone else (as accounts will make them).
+    let pool = app.db().await;
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ('someone', 'someone@example.com', NULL, 0)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for table in ["campaigns", "scraping_jobs"] {
+        let column = if table == "campaigns" { "id" } else { "campaign_id" };
+        sqlx::query(&format!("UPDATE {table} SET user_id = 'someone' WHERE {column} = $1")).bind(&campaign).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    for path in [
+        format!("/api/campaigns/{campaign}"),
+        format!("/api/jobs/{job_id}/progress"),
+        format!("/api/jobs/{job_id}/creators"),
+        format!("/api/scraping/tiktok?jobId={job_id}"),
+        format!("/api/campaigns/{campaign}/export.csv"),
+        format!("/api/campaigns/{campaign}/export.csv?jobId={job_id}"),
+        format!("/api/campaigns/{mine}/export.csv?jobId={job_id}"),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.json::<Value>().await.unwrap()["error"].is_string(), "{path}");
+    }
+    let cancel = app.post_json(&format!("/api/jobs/{job_id}/cancel"), &json!({})).await;
+    assert_eq!(cancel.status(), 404);
+    let list: Vec<Value> = app.get("/api/campaigns").await.json().await.unwrap();
+    assert_eq!(list.iter().map(|c| c["id"].as_str().unwrap()).collect::<Vec<_>>(), vec![mine.as_str()]);
+    // Their creators stay theirs even in the repositories: the owner is part of every query.
+    let db = scout::db::connect(&app.database_url).await.unwrap();
+    let query = scout::db::creators::PageQuery { page: 1, sort: Default::default(), has_email: false };
+    assert_eq!(scout::db::creators::page_for_job(&db, "local", &job_id, &query).await.unwrap().total, 0);
+    assert_eq!(scout::db::creators::page_for_job(&db, "someone", &job_id, &query).await.unwrap().total, 1000);
+    assert!(scout::db::creators::for_export(&db, "local", &campaign, None).await.unwrap().is_empty());
+    assert!(scout::db::jobs::list_for_campaign(&db, "local", &campaign).await.unwrap().is_empty());
+    assert_eq!(scout::db::creators::for_export(&db, "local", &mine, None).await.unwrap().len(), 1000);
 }

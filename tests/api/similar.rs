@@ -14,6 +14,8 @@ crate::on_both_databases!(
     an_unknown_account_ends_the_search_with_a_readable_message,
     a_similar_search_survives_a_restart,
     similar_searches_run_dry_or_fail_like_any_search,
+    a_similar_search_shows_processing_while_it_looks_up_the_last_creators,
+    every_similar_search_handles_every_provider_answer,
 );
 
 async fn instagram_similar_walks_related_profiles(backend: Backend) {
@@ -143,4 +145,63 @@ async fn a_similar_search_survives_a_restart(backend: Backend) {
     let rows = app.csv_rows(&campaign, &job_id).await;
     assert_eq!(rows.len(), 500);
     assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 500);
+}
+
+async fn a_similar_search_shows_processing_while_it_looks_up_the_last_creators(backend: Backend) {
+    // A step budget (a quarter of the delivery timeout) that outlasts the slow lookups below.
+    let app = spawn_app_with(backend, &[("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "30")]).await;
+    let campaign = app.create_campaign("Stages").await;
+    // Slow profile lookups (the account's own and the first rounds of creators) keep the step in its
+    // last stage for seconds, long enough to be seen; they then answer normally.
+    app.add_fault(json!({"status": 200, "delayMs": 1000, "count": 24, "endpoint": "tiktok/profile"})).await;
+    let job_id =
+        app.start_search_with("tiktok", json!({"campaignId": campaign, "targetUsername": "@maya.pilates7", "targetResults": 100})).await;
+
+    // 100 creators fit in one step: once its pages hold them all, only lookups are left.
+    let processing = app.wait_until(&job_id, LIMIT, |j| j.stage == Some(Stage::Processing) || j.status.is_terminal()).await;
+    assert_eq!(processing.stage, Some(Stage::Processing), "{processing:?}");
+    assert_eq!(processing.status, JobStatus::Processing);
+    assert!((10..100).contains(&processing.progress), "{processing:?}");
+    assert!(processing.status_text().starts_with("Processing the last creators similar to @maya.pilates7"), "{}", processing.status_text());
+
+    let job = app.wait_for_terminal(&job_id, LIMIT).await;
+    assert_completed(&job);
+    assert_eq!((job.stage, job.processed_results), (Some(Stage::Completed), 100));
+    assert_eq!(app.csv_rows(&campaign, &job_id).await.iter().map(|r| r[2].to_string()).collect::<HashSet<_>>().len(), 100);
+
+    // A keyword search has no stages.
+    let job_id = app.start_search(&campaign, &["pilates"], 1000).await;
+    assert_eq!(app.wait_for_terminal(&job_id, LIMIT).await.stage, None);
+}
+
+/// Each platform's similar search against 429, 5xx, 402 and 401 on each kind of endpoint it calls:
+/// the account's profile (the first profile call) and, for TikTok and YouTube, the keyword search.
+async fn every_similar_search_handles_every_provider_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Faults").await;
+    let cases = [("tiktok", "profile"), ("tiktok", "search"), ("youtube", "profile"), ("youtube", "search"), ("instagram", "profile")];
+    for (platform, endpoint) in cases {
+        for (status, outcome) in [(429, None), (500, None), (402, Some("out of credits")), (401, Some("API key"))] {
+            app.add_fault(json!({"status": status, "count": 1, "retryAfter": 1, "endpoint": endpoint})).await;
+            let job_id = app
+                .start_search_with(platform, json!({"campaignId": campaign, "targetUsername": "@zoe.yoga3", "targetResults": 100}))
+                .await;
+            let job = app.wait_for_terminal(&job_id, LIMIT).await;
+            let case = format!("{platform} {endpoint} {status}");
+            match outcome {
+                // A rate limit is a pause and a passing 5xx a retry: the search completes, no creator twice.
+                None => {
+                    assert_eq!((job.status, job.processed_results), (JobStatus::Completed, 100), "{case}: {job:?}");
+                    let rows = app.csv_rows(&campaign, &job_id).await;
+                    assert_eq!(rows.iter().map(|r| r[2].to_string()).collect::<HashSet<_>>().len(), 100, "{case}");
+                    assert!(rows.iter().all(|r| &r[0] != "zoe.yoga3"), "{case}: never the account itself");
+                }
+                // Refusals end the search with a message the marketer can act on.
+                Some(says) => {
+                    assert_eq!(job.status, JobStatus::Error, "{case}: {job:?}");
+                    assert!(job.error.as_deref().unwrap_or_default().contains(says), "{case}: {job:?}");
+                }
+            }
+        }
+    }
 }
