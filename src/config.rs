@@ -128,7 +128,13 @@ impl Config {
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
-        let qstash_url = get("QSTASH_URL").map(|u| u.trim_end_matches('/').to_string());
+        // Real QStash when its URL or its token is given (the original system set only the token and
+        // keys; the official SDKs then default to Upstash's URL). Otherwise the embedded server.
+        let qstash_url = match (get("QSTASH_URL"), get("QSTASH_TOKEN")) {
+            (Some(url), _) => Some(url.trim().trim_end_matches('/').to_string()),
+            (None, Some(_)) => Some(UPSTASH_QSTASH_URL.to_string()),
+            (None, None) => None,
+        };
         let embedded = qstash_url.is_none();
         let qstash = QstashConfig {
             token: get("QSTASH_TOKEN").unwrap_or_else(|| DEV_QSTASH_TOKEN.into()),
@@ -138,12 +144,22 @@ impl Config {
             url: qstash_url,
         };
         // With real QStash the dev identity is public knowledge: accepting it would let anyone forge
-        // deliveries, so the token and both signing keys must be given.
+        // deliveries, so the token and both signing keys must be given. And QStash must be able to
+        // call Scout: a loopback address would be published and never delivered.
         if !embedded {
             for name in ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
                 if get(name).is_none() {
-                    return Err(invalid(name, "is required when QSTASH_URL is set"));
+                    return Err(invalid(name, "is required with real QStash (QSTASH_URL or QSTASH_TOKEN set)"));
                 }
+            }
+            // (A QStash on this machine, such as `scout qstash-dev`, can call a loopback address.)
+            let qstash_is_local = qstash.url.as_deref().is_some_and(is_loopback_url);
+            match &public_url {
+                None => return Err(invalid("PUBLIC_URL", "is required with real QStash: the address QStash calls Scout back on")),
+                Some(url) if is_loopback_url(url) && !qstash_is_local => {
+                    return Err(invalid("PUBLIC_URL", "must be reachable from the internet with real QStash, not a loopback address"))
+                }
+                Some(_) => {}
             }
         }
         let dev_qstash = DevQstashConfig {
@@ -153,6 +169,9 @@ impl Config {
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
         };
+        if !(dev_qstash.backoff_scale.is_finite() && dev_qstash.backoff_scale >= 0.0) {
+            return Err(invalid("QSTASH_DEV_BACKOFF_SCALE", "must be a number of 0 or more"));
+        }
         let api_url = get("SCRAPECREATORS_API_URL").map(|u| scrapecreators_base(&u));
         let api_key = match (&api_url, get("SCRAPECREATORS_API_KEY")) {
             (_, Some(key)) => key,
@@ -228,6 +247,20 @@ impl Config {
     }
 }
 
+/// Where real QStash is when only its token is given (the official SDKs' default).
+pub const UPSTASH_QSTASH_URL: &str = "https://qstash.upstash.io";
+
+/// Whether a base URL names this machine (QStash in the cloud could never call it).
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else { return false };
+    let Some(host) = url.host_str() else { return false };
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified(),
+        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    }
+}
+
 /// The API's base URL. The original system configured the full endpoint it called
 /// (`https://api.scrapecreators.com/v1/tiktok/search/keyword`); Scout calls several, so everything from
 /// the version segment on is dropped.
@@ -275,16 +308,35 @@ mod tests {
 
     #[test]
     fn real_qstash_needs_its_own_token_and_keys() {
-        assert!(config(&[("QSTASH_URL", "https://qstash.upstash.io"), ("QSTASH_TOKEN", "t")]).is_err());
-        let c = config(&[
-            ("QSTASH_URL", "https://qstash.upstash.io/"),
-            ("QSTASH_TOKEN", "t"),
-            ("QSTASH_CURRENT_SIGNING_KEY", "sig_a"),
-            ("QSTASH_NEXT_SIGNING_KEY", "sig_b"),
-        ])
-        .unwrap();
+        let public = ("PUBLIC_URL", "https://scout.example.com");
+        assert!(config(&[("QSTASH_URL", "https://qstash.upstash.io"), ("QSTASH_TOKEN", "t"), public]).is_err());
+        let keys = [("QSTASH_TOKEN", "t"), ("QSTASH_CURRENT_SIGNING_KEY", "sig_a"), ("QSTASH_NEXT_SIGNING_KEY", "sig_b")];
+        let c = config(&[keys[0], keys[1], keys[2], ("QSTASH_URL", "https://qstash.upstash.io/"), public]).unwrap();
         assert!(!c.dev_qstash.enabled);
         assert_eq!(c.qstash.url.as_deref(), Some("https://qstash.upstash.io"));
+        // As the original was configured: the token and keys only, QStash's URL by default.
+        let c = config(&[keys[0], keys[1], keys[2], public]).unwrap();
+        assert_eq!((c.dev_qstash.enabled, c.qstash.url.as_deref()), (false, Some(UPSTASH_QSTASH_URL)));
+    }
+
+    #[test]
+    fn real_qstash_needs_an_address_it_can_call() {
+        let keys = [("QSTASH_TOKEN", "t"), ("QSTASH_CURRENT_SIGNING_KEY", "sig_a"), ("QSTASH_NEXT_SIGNING_KEY", "sig_b")];
+        assert!(config(&keys).is_err(), "no PUBLIC_URL");
+        for loopback in
+            ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000", "http://0.0.0.0:3000", "http://app.localhost"]
+        {
+            assert!(config(&[keys[0], keys[1], keys[2], ("PUBLIC_URL", loopback)]).is_err(), "{loopback}");
+        }
+        // A QStash on this machine (a local `scout qstash-dev`) can call a loopback address.
+        assert!(
+            config(&[keys[0], keys[1], keys[2], ("QSTASH_URL", "http://127.0.0.1:8080"), ("PUBLIC_URL", "http://127.0.0.1:3000")]).is_ok()
+        );
+        for scale in ["inf", "NaN", "-1"] {
+            assert!(config(&[("QSTASH_DEV_BACKOFF_SCALE", scale)]).is_err(), "{scale}");
+        }
+        // The embedded server delivers to loopback, of course.
+        assert!(config(&[("PUBLIC_URL", "http://127.0.0.1:3000")]).unwrap().dev_qstash.enabled);
     }
 
     #[test]

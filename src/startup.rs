@@ -8,7 +8,11 @@ use crate::{
     db::{self, Db},
     jobs,
     providers::{apify::ApifyClient, scrapecreators::ScrapeCreatorsClient, Providers},
-    qstash::{client::QstashClient, dev_server::DevServer, receiver::Receiver},
+    qstash::{
+        client::QstashClient,
+        receiver::Receiver,
+        server::{Destinations, DevServer},
+    },
     simulator::{self, Simulator},
 };
 use anyhow::Context;
@@ -99,7 +103,7 @@ impl Application {
                 &state.config.qstash.token,
                 &state.config.qstash.current_signing_key,
                 &state.config.qstash.next_signing_key,
-                vec![format!("{}/", state.urls.public), format!("{}/", state.urls.internal)],
+                Destinations::new(&[state.urls.public.clone(), state.urls.internal.clone()]),
             )
         });
         if let Some(server) = &dev_qstash {
@@ -136,7 +140,8 @@ impl Application {
         }
         tokio::spawn(jobs::sweeper::run(self.state.clone()));
         tracing::info!(url = %self.state.urls.public, demo_data = self.state.demo_data(), "Scout is listening");
-        axum::serve(self.listener, self.router).await.context("HTTP server failed")
+        // The peer's address is the embedded QStash server's `callerIP`.
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await.context("HTTP server failed")
     }
 }
 

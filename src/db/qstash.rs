@@ -22,11 +22,23 @@ pub struct MessageRow {
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
     pub created_at: i64,
+    /// The publisher's address (`callerIP`).
+    pub caller_ip: Option<String>,
+    /// `Upstash-Retry-Delay`, checked at publish.
+    pub retry_delay: Option<String>,
+    /// `Upstash-Timeout` of each delivery, in milliseconds.
+    pub timeout_ms: Option<i64>,
+    pub label: Option<String>,
+    /// JSON `publish::CallbackOptions` of the callback and of the failure callback.
+    pub callback_options: Option<String>,
+    pub failure_callback_options: Option<String>,
 }
 
 const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
-    failure_callback, dedup_id, last_status, last_error, created_at";
+    failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
+    callback_options, failure_callback_options";
 
+#[derive(Default)]
 pub struct NewMessage<'a> {
     pub destination: &'a str,
     pub method: &'a str,
@@ -37,6 +49,12 @@ pub struct NewMessage<'a> {
     pub callback: Option<&'a str>,
     pub failure_callback: Option<&'a str>,
     pub dedup_id: Option<&'a str>,
+    pub caller_ip: Option<&'a str>,
+    pub retry_delay: Option<&'a str>,
+    pub timeout_ms: Option<i64>,
+    pub label: Option<&'a str>,
+    pub callback_options: Option<&'a str>,
+    pub failure_callback_options: Option<&'a str>,
 }
 
 pub enum Published {
@@ -79,12 +97,20 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
             }
         }
     }
+    insert_message(&mut tx, &id, &msg, now).await?;
+    insert_event(&mut tx, &id, "CREATED", None).await?;
+    tx.commit().await?;
+    Ok(Published::Created(id))
+}
+
+async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg: &NewMessage<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
-            callback, failure_callback, dedup_id, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11)",
+            callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
+            callback_options, failure_callback_options)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)",
     )
-    .bind(&id)
+    .bind(id)
     .bind(msg.destination)
     .bind(msg.method)
     .bind(msg.body_base64)
@@ -95,11 +121,15 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
     .bind(msg.failure_callback)
     .bind(msg.dedup_id)
     .bind(now)
-    .execute(&mut *tx)
+    .bind(msg.caller_ip)
+    .bind(msg.retry_delay)
+    .bind(msg.timeout_ms)
+    .bind(msg.label)
+    .bind(msg.callback_options)
+    .bind(msg.failure_callback_options)
+    .execute(&mut *conn)
     .await?;
-    insert_event(&mut tx, &id, "CREATED", None).await?;
-    tx.commit().await?;
-    Ok(Published::Created(id))
+    Ok(())
 }
 
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
@@ -127,56 +157,68 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
     Ok(row.0)
 }
 
-/// Takes the delivery lease; false if another worker has it.
-pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE qstash_messages SET locked_until = $1 WHERE id = $2 AND state = 'pending' AND locked_until <= $3")
-        .bind(until)
-        .bind(id)
-        .bind(now)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+/// Takes the delivery lease of a message that is due, and returns it as leased; None if another
+/// worker has it or it is no longer due (delivered, cancelled or rescheduled meanwhile).
+pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<Option<MessageRow>> {
+    sqlx::query_as(&format!(
+        "UPDATE qstash_messages SET locked_until = $1
+         WHERE id = $2 AND state = 'pending' AND locked_until <= $3 AND not_before <= $3
+         RETURNING {COLUMNS}"
+    ))
+    .bind(until)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(db)
+    .await
 }
 
-// The outcome of a delivery is recorded only while its lease (`locked_until`) still holds; each
-// returns false when the lease was lost to another delivery.
-
-pub async fn mark_delivered(db: &Db, id: &str, lease: i64, status: i64) -> sqlx::Result<bool> {
-    set_state(db, id, lease, "DELIVERED", "delivered", status, None, None).await
-}
-
-pub async fn mark_failed(db: &Db, id: &str, lease: i64, status: Option<i64>, error: &str) -> sqlx::Result<bool> {
-    set_state(db, id, lease, "FAILED", "failed", status.unwrap_or(0), Some(error), None).await
-}
-
-pub async fn schedule_retry(db: &Db, id: &str, lease: i64, status: Option<i64>, error: &str, not_before: i64) -> sqlx::Result<bool> {
-    set_state(db, id, lease, "RETRY", "pending", status.unwrap_or(0), Some(error), Some(not_before)).await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn set_state(
-    db: &Db,
-    id: &str,
-    lease: i64,
-    event: &str,
-    state: &str,
+/// One delivery attempt's outcome.
+pub struct Attempt<'a> {
+    event: &'static str,
+    state: &'static str,
     status: i64,
-    error: Option<&str>,
+    error: Option<&'a str>,
+    /// When retrying: the next attempt's time.
     not_before: Option<i64>,
-) -> sqlx::Result<bool> {
+}
+
+impl<'a> Attempt<'a> {
+    pub fn delivered(status: u16) -> Self {
+        Attempt { event: "DELIVERED", state: "delivered", status: status.into(), error: None, not_before: None }
+    }
+
+    pub fn failed(status: Option<u16>, error: &'a str) -> Self {
+        Attempt { event: "FAILED", state: "failed", status: status.map(i64::from).unwrap_or(0), error: Some(error), not_before: None }
+    }
+
+    pub fn retry(status: Option<u16>, error: &'a str, not_before: i64) -> Self {
+        Attempt {
+            event: "RETRY",
+            state: "pending",
+            status: status.map(i64::from).unwrap_or(0),
+            error: Some(error),
+            not_before: Some(not_before),
+        }
+    }
+}
+
+/// Records an attempt's outcome and stores the messages it triggers (callbacks), in one transaction,
+/// only while the attempt's lease (`locked_until`) still holds; false (and nothing changed) when the
+/// lease was lost to another delivery.
+pub async fn record_attempt(db: &Db, id: &str, lease: i64, attempt: Attempt<'_>, follow_ups: &[NewMessage<'_>]) -> sqlx::Result<bool> {
     let now = now_ms();
-    let retried = if not_before.is_some() { 1 } else { 0 };
+    let retried = if attempt.not_before.is_some() { 1 } else { 0 };
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE qstash_messages SET state = $1, last_status = $2, last_error = $3, retried = retried + $4,
             not_before = COALESCE($5, not_before), locked_until = 0, updated_at = $6
          WHERE id = $7 AND state = 'pending' AND locked_until = $8",
     )
-    .bind(state)
-    .bind(status)
-    .bind(error)
+    .bind(attempt.state)
+    .bind(attempt.status)
+    .bind(attempt.error)
     .bind(retried)
-    .bind(not_before)
+    .bind(attempt.not_before)
     .bind(now)
     .bind(id)
     .bind(lease)
@@ -188,9 +230,35 @@ async fn set_state(
         tx.rollback().await?;
         return Ok(false);
     }
-    insert_event(&mut tx, id, event, error).await?;
+    insert_event(&mut tx, id, attempt.event, attempt.error).await?;
+    for msg in follow_ups {
+        let follow_up = format!("msg_{}", new_id());
+        insert_message(&mut tx, &follow_up, msg, now).await?;
+        insert_event(&mut tx, &follow_up, "CREATED", None).await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Cancels a message not yet delivered (a delivery in flight then records nothing); false when it is
+/// unknown or already done.
+pub async fn cancel(db: &Db, id: &str) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
+    let cancelled = sqlx::query(
+        "UPDATE qstash_messages SET state = 'cancelled', locked_until = 0, updated_at = $1 WHERE id = $2 AND state = 'pending'",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if cancelled {
+        insert_event(&mut tx, id, "CANCEL_REQUESTED", None).await?;
+        insert_event(&mut tx, id, "CANCELED", None).await?;
+    }
+    tx.commit().await?;
+    Ok(cancelled)
 }
 
 async fn insert_event(conn: &mut sqlx::AnyConnection, message_id: &str, state: &str, detail: Option<&str>) -> sqlx::Result<()> {

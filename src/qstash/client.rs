@@ -65,12 +65,36 @@ impl QstashClient {
         if let Some(url) = &opts.failure_callback {
             request = request.header("Upstash-Failure-Callback", url);
         }
-        let response = request.send().await.map_err(|e| PublishError::Unreachable(e.to_string()))?;
+        let response = send_with_retries(request).await?;
         let status = response.status();
         let text = response.text().await.map_err(|e| PublishError::Unreachable(e.to_string()))?;
         if !status.is_success() {
             return Err(PublishError::Refused { status: status.as_u16(), body: text.chars().take(300).collect() });
         }
         serde_json::from_str(&text).map_err(|e| PublishError::Refused { status: status.as_u16(), body: format!("unreadable answer: {e}") })
+    }
+}
+
+/// Network errors (no answer at all) are retried, as the official SDKs retry them: 5 more attempts,
+/// `e^i · 50 ms` apart. An HTTP answer, even an error, is never retried here (a publish may have
+/// been stored; the step's deduplication id makes a later re-publish safe).
+const NETWORK_RETRIES: u32 = 5;
+
+async fn send_with_retries(request: reqwest::RequestBuilder) -> Result<reqwest::Response, PublishError> {
+    let mut attempt = 0;
+    loop {
+        let this = request.try_clone().ok_or_else(|| PublishError::Unreachable("request body cannot be retried".into()))?;
+        match this.send().await {
+            Ok(response) => return Ok(response),
+            Err(e) if attempt >= NETWORK_RETRIES || !(e.is_connect() || e.is_timeout() || e.is_request()) => {
+                return Err(PublishError::Unreachable(e.to_string()))
+            }
+            Err(e) => {
+                let wait = Duration::from_millis(((attempt as f64).exp() * 50.0) as u64);
+                tracing::warn!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "QStash unreachable; retrying the publish");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
     }
 }

@@ -8,6 +8,7 @@ mod apify;
 mod campaigns;
 mod instagram;
 mod jobs;
+mod qstash_server;
 mod similar;
 mod validation;
 mod webhooks;

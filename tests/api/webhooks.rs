@@ -32,7 +32,7 @@ async fn the_same_step_delivered_twice_adds_nothing(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 201);
+    assert_eq!(response.status(), 200);
 
     let job = app.wait_for_terminal(&job_id, LIMIT).await;
     assert_completed(&job);

@@ -1,0 +1,295 @@
+//! The delivery loop: takes due messages under a lease, calls their destinations as QStash does, and
+//! records each attempt's outcome together with the callbacks it triggers (one transaction, so a
+//! crash loses neither). Retries wait for the destination's `Retry-After` (or its reset headers),
+//! else the message's `Upstash-Retry-Delay`, else QStash's backoff.
+
+use super::{publish::CallbackOptions, publish::DEFAULT_RETRIES, DevServer};
+use crate::{
+    db::{
+        self,
+        qstash::{Attempt, MessageRow, NewMessage},
+    },
+    qstash::{retry_backoff as backoff, retry_delay::RetryDelay, signing::sign},
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+/// How long a delivery may outlive its timeout before its lease lapses and another instance may
+/// deliver the message again.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// What the destination answered (or why there was no answer).
+struct Answer {
+    status: Option<u16>,
+    headers: Map<String, Value>,
+    body: Vec<u8>,
+    retry_after: Option<Duration>,
+    /// No further attempt: `489` with `Upstash-NonRetryable-Error: true`, or a destination this
+    /// server will not call.
+    final_attempt: bool,
+}
+
+impl DevServer {
+    /// Delivers due messages until the process ends.
+    pub async fn run_delivery_loop(self) {
+        let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
+        loop {
+            let now = db::now_ms();
+            match db::qstash::due(&self.0.db, now, 32).await {
+                Ok(messages) => {
+                    for msg in messages {
+                        // Wait for a delivery slot before taking the lease, so the lease only runs
+                        // while the delivery does.
+                        let permit = self.0.in_flight.clone().acquire_owned().await;
+                        let now = db::now_ms();
+                        let lease_until = now + lease.as_millis() as i64;
+                        // The row read above may be stale by now (another instance delivered it or
+                        // planned a retry): the lease re-checks it is due, and the delivery uses
+                        // the row as leased.
+                        match db::qstash::lease(&self.0.db, &msg.id, now, lease_until).await {
+                            Ok(Some(msg)) => {
+                                let server = self.clone();
+                                tokio::spawn(async move {
+                                    let _permit = permit;
+                                    server.deliver(msg, lease_until).await;
+                                });
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::error!(error = %e, "qstash-dev: failed to lease a message"),
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "qstash-dev: failed to read due messages"),
+            }
+            let wait = match db::qstash::next_due_at(&self.0.db).await {
+                Ok(Some(at)) => Duration::from_millis((at - db::now_ms()).clamp(5, self.0.config.poll_interval.as_millis() as i64) as u64),
+                _ => self.0.config.poll_interval,
+            };
+            tokio::select! {
+                _ = self.0.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(message_id = %msg.id, retried = msg.retried))]
+    async fn deliver(&self, msg: MessageRow, lease: i64) {
+        let answer = if self.0.destinations.allows(&msg.destination) {
+            self.call(&msg).await
+        } else {
+            // Stored before the rule existed, or by a bug: never called, failed at once.
+            Answer { final_attempt: true, ..Answer::no_answer("the embedded QStash server only delivers to this app") }
+        };
+        if let Err(e) = self.record(&msg, lease, answer).await {
+            tracing::error!(error = %e, "qstash-dev: failed to record a delivery outcome");
+        }
+    }
+
+    async fn call(&self, msg: &MessageRow) -> Answer {
+        let body = STANDARD.decode(&msg.body).unwrap_or_default();
+        let forward: Map<String, Value> = serde_json::from_str(&msg.headers).unwrap_or_default();
+        // A fresh signature per attempt, for the exact URL and bytes delivered.
+        let token = sign(&self.0.current_key, &msg.destination, &body, chrono::Utc::now().timestamp(), &db::new_id());
+        let method = reqwest::Method::from_bytes(msg.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut request = self
+            .0
+            .http
+            .request(method, &msg.destination)
+            .timeout(delivery_timeout(msg.timeout_ms, self.0.config.delivery_timeout))
+            .header("User-Agent", "Upstash-QStash")
+            .header("Upstash-Signature", token)
+            .header("Upstash-Message-Id", &msg.id)
+            .header("Upstash-Retried", msg.retried.to_string())
+            .body(body);
+        if let Some(ip) = &msg.caller_ip {
+            request = request.header("Upstash-Caller-Ip", ip);
+        }
+        const OWN: [&str; 5] = ["user-agent", "upstash-signature", "upstash-message-id", "upstash-retried", "upstash-caller-ip"];
+        for (name, value) in &forward {
+            // Forwarded headers never duplicate or override QStash's own.
+            if let Some(value) = value.as_str().filter(|_| !OWN.contains(&name.to_ascii_lowercase().as_str())) {
+                request = request.header(name.as_str(), value);
+            }
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let non_retryable = response.headers().get("upstash-nonretryable-error").and_then(|v| v.to_str().ok()) == Some("true");
+                let retry_after = crate::retry_after::retry_after(response.headers());
+                let headers = header_map(response.headers());
+                let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                Answer { status: Some(status), headers, body, retry_after, final_attempt: status == 489 && non_retryable }
+            }
+            Err(e) => Answer::no_answer(&e.to_string()),
+        }
+    }
+
+    /// Records the attempt (delivered, retry later, or failed for good) with its callbacks.
+    async fn record(&self, msg: &MessageRow, lease: i64, answer: Answer) -> anyhow::Result<()> {
+        let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
+        let error = (!delivered).then(|| summarize(answer.status, &answer.body));
+        let gives_up = !delivered && (msg.retried >= msg.retries || answer.final_attempt);
+        let attempt = if delivered {
+            Attempt::delivered(answer.status.unwrap_or(200))
+        } else if gives_up {
+            tracing::warn!(error = error.as_deref().unwrap_or_default(), "qstash-dev: delivery failed for good");
+            Attempt::failed(answer.status, error.as_deref().unwrap_or_default())
+        } else {
+            let delay = answer.retry_after.unwrap_or_else(|| self.next_attempt_delay(msg));
+            tracing::info!(status = ?answer.status, delay_ms = delay.as_millis() as u64, "qstash-dev: delivery failed, will retry");
+            let not_before = db::now_ms().saturating_add(delay.as_millis() as i64);
+            Attempt::retry(answer.status, error.as_deref().unwrap_or_default(), not_before)
+        };
+        // QStash calls the callback after every attempt, and the failure callback once it gives up.
+        let mut follow_ups: Vec<Callback> = Vec::new();
+        if let Some(url) = &msg.callback {
+            follow_ups.push(self.callback_message(url, msg.callback_options.as_deref(), callback_body(msg, &answer)));
+        }
+        if gives_up {
+            if let Some(url) = &msg.failure_callback {
+                follow_ups.push(self.callback_message(url, msg.failure_callback_options.as_deref(), callback_body(msg, &answer)));
+            }
+        }
+        let news: Vec<NewMessage<'_>> = follow_ups.iter().map(Callback::as_new).collect();
+        if !db::qstash::record_attempt(&self.0.db, &msg.id, lease, attempt, &news).await? {
+            tracing::warn!(message_id = %msg.id, "qstash-dev: delivery finished after its lease expired; outcome ignored");
+        } else if !news.is_empty() {
+            self.0.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// The wait before the next attempt: the message's `Upstash-Retry-Delay`, else QStash's backoff
+    /// (both compressed by `QSTASH_DEV_BACKOFF_SCALE` in tests).
+    fn next_attempt_delay(&self, msg: &MessageRow) -> Duration {
+        let scale = self.0.config.backoff_scale;
+        match msg.retry_delay.as_deref().and_then(|expr| RetryDelay::parse(expr).ok()) {
+            Some(expr) => expr.delay(msg.retried).mul_f64(scale.max(0.0)),
+            None => backoff(msg.retried + 1, scale),
+        }
+    }
+
+    /// A callback is an ordinary message, as in QStash: signed, retried, persisted, with its own
+    /// options from `Upstash-Callback-*`.
+    fn callback_message(&self, url: &str, options: Option<&str>, body: Value) -> Callback {
+        let options: CallbackOptions = options.and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
+        let mut headers = options.forward.clone();
+        headers.insert("content-type".into(), json!("application/json"));
+        Callback {
+            destination: url.to_string(),
+            method: options.method.unwrap_or_else(|| "POST".into()),
+            body_base64: STANDARD.encode(body.to_string()),
+            headers_json: Value::Object(headers).to_string(),
+            retries: options.retries.unwrap_or(DEFAULT_RETRIES),
+            not_before: db::now_ms().saturating_add(options.delay_ms.unwrap_or(0)),
+            timeout_ms: options.timeout_ms,
+        }
+    }
+}
+
+impl Answer {
+    /// No HTTP answer: a network error, a timeout, or a destination this server will not call.
+    fn no_answer(why: &str) -> Self {
+        Answer { status: None, headers: Map::new(), body: why.as_bytes().to_vec(), retry_after: None, final_attempt: false }
+    }
+}
+
+/// A callback message before it is stored.
+struct Callback {
+    destination: String,
+    method: String,
+    body_base64: String,
+    headers_json: String,
+    retries: i64,
+    not_before: i64,
+    timeout_ms: Option<i64>,
+}
+
+impl Callback {
+    fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            destination: &self.destination,
+            method: &self.method,
+            body_base64: &self.body_base64,
+            headers_json: &self.headers_json,
+            retries: self.retries,
+            not_before: self.not_before,
+            timeout_ms: self.timeout_ms,
+            ..NewMessage::default()
+        }
+    }
+}
+
+fn summarize(status: Option<u16>, body: &[u8]) -> String {
+    let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    match status {
+        Some(status) => format!("HTTP {status}: {text}"),
+        None => text,
+    }
+}
+
+/// A delivery's own timeout (`Upstash-Timeout`), never longer than the server's: the lease that
+/// fences deliveries is built on the server's.
+fn delivery_timeout(timeout_ms: Option<i64>, server_max: Duration) -> Duration {
+    match timeout_ms.and_then(|ms| u64::try_from(ms).ok()) {
+        Some(ms) => Duration::from_millis(ms).min(server_max),
+        None => server_max,
+    }
+}
+
+/// Response headers as QStash reports them: canonical name → list of values.
+fn header_map(headers: &reqwest::header::HeaderMap) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let Ok(value) = value.to_str() else { continue };
+        let entry = map.entry(super::canonical_name(name.as_str())).or_insert_with(|| json!([]));
+        if let Value::Array(values) = entry {
+            values.push(json!(value));
+        }
+    }
+    map
+}
+
+/// The body QStash sends to callbacks and failure callbacks.
+fn callback_body(msg: &MessageRow, answer: &Answer) -> Value {
+    let mut body = json!({
+        "status": answer.status.unwrap_or(0),
+        "header": answer.headers,
+        "body": STANDARD.encode(&answer.body),
+        "retried": msg.retried,
+        "maxRetries": msg.retries,
+        "sourceMessageId": msg.id,
+        "url": msg.destination,
+        "method": msg.method,
+        "sourceHeader": super::listed_headers(&msg.headers),
+        "sourceBody": msg.body,
+        "notBefore": msg.not_before,
+        "createdAt": msg.created_at,
+    });
+    if let Some(ip) = &msg.caller_ip {
+        body["callerIP"] = json!(ip);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_never_pass_the_servers() {
+        let max = Duration::from_secs(120);
+        assert_eq!(delivery_timeout(None, max), max);
+        assert_eq!(delivery_timeout(Some(5_000), max), Duration::from_secs(5));
+        assert_eq!(delivery_timeout(Some(i64::MAX), max), max);
+    }
+
+    #[test]
+    fn response_headers_are_canonical_with_lists_of_values() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.append("set-cookie", "a=1".parse().unwrap());
+        headers.append("set-cookie", "b=2".parse().unwrap());
+        assert_eq!(Value::Object(header_map(&headers)), json!({"Set-Cookie": ["a=1", "b=2"]}));
+    }
+}

@@ -1,0 +1,321 @@
+//! `POST /v2/publish/{destination}`: reads a publish as the official SDKs send it (the destination raw
+//! in the path, options in `Upstash-*` headers or their lower-case query forms), checks every URL it
+//! will ever call, and stores the message. 200 with its id, or 202 with the earlier id when it is a
+//! duplicate (by `Upstash-Deduplication-Id`, or by content with
+//! `Upstash-Content-Based-Deduplication`).
+
+use super::{error, DevServer};
+use crate::{
+    db::{self, qstash::NewMessage},
+    qstash::retry_delay::RetryDelay,
+};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, Request, State},
+    http::{request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// QStash's default when `Upstash-Retries` is absent.
+pub(super) const DEFAULT_RETRIES: i64 = 3;
+const MAX_RETRIES: i64 = 100;
+const PATH_PREFIX: &str = "/v2/publish/";
+
+/// How a callback (or failure callback) is itself delivered: `Upstash-Callback-Retries`, `-Delay`,
+/// `-Method`, `-Timeout` and `-Forward-*` (and the same after `Upstash-Failure-Callback-`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallbackOptions {
+    pub retries: Option<i64>,
+    /// Milliseconds before the callback is delivered.
+    pub delay_ms: Option<i64>,
+    pub method: Option<String>,
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub forward: Map<String, Value>,
+}
+
+pub(super) async fn publish(State(server): State<DevServer>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(denied) = server.check(&parts.headers, &parts.uri) {
+        return denied;
+    }
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "message body exceeds 1 MB"),
+    };
+    let caller_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+    let message = match read_publish(&server, &parts, &body) {
+        Ok(message) => message,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    let body_base64 = STANDARD.encode(&body);
+    let headers_json = Value::Object(message.forward.clone()).to_string();
+    let callback_options = message.callback_options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
+    let failure_callback_options = message.failure_callback_options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
+    let published = db::qstash::publish(
+        &server.0.db,
+        NewMessage {
+            destination: &message.destination,
+            method: &message.method,
+            body_base64: &body_base64,
+            headers_json: &headers_json,
+            retries: message.retries,
+            not_before: message.not_before,
+            callback: message.callback.as_deref(),
+            failure_callback: message.failure_callback.as_deref(),
+            dedup_id: message.dedup_id.as_deref(),
+            caller_ip: caller_ip.as_deref(),
+            retry_delay: message.retry_delay.as_deref(),
+            timeout_ms: message.timeout_ms,
+            label: message.label.as_deref(),
+            callback_options: callback_options.as_deref(),
+            failure_callback_options: failure_callback_options.as_deref(),
+        },
+        server.0.config.dedup_window.as_millis() as i64,
+    )
+    .await;
+    match published {
+        Ok(db::qstash::Published::Created(id)) => {
+            server.0.wake.notify_one();
+            (StatusCode::OK, Json(json!({ "messageId": id, "url": message.destination }))).into_response()
+        }
+        Ok(db::qstash::Published::Deduplicated(id)) => {
+            (StatusCode::ACCEPTED, Json(json!({ "messageId": id, "url": message.destination, "deduplicated": true }))).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "qstash-dev: failed to store a message");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// A publish, read and checked.
+#[derive(Debug, PartialEq)]
+pub(super) struct Publish {
+    pub destination: String,
+    pub method: String,
+    /// Headers sent with every delivery (`Upstash-Forward-*` without the prefix, and the content type).
+    pub forward: Map<String, Value>,
+    pub retries: i64,
+    pub not_before: i64,
+    pub retry_delay: Option<String>,
+    pub timeout_ms: Option<i64>,
+    pub callback: Option<String>,
+    pub callback_options: Option<CallbackOptions>,
+    pub failure_callback: Option<String>,
+    pub failure_callback_options: Option<CallbackOptions>,
+    pub dedup_id: Option<String>,
+    pub label: Option<String>,
+}
+
+/// An `Upstash-*` option from its header or, as QStash also accepts, its lower-case query form
+/// (`?upstash-delay=10s`).
+struct Options<'a> {
+    parts: &'a Parts,
+    query: Vec<(String, String)>,
+}
+
+impl Options<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        let from_header = self.parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+        from_header
+            .or_else(|| self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every option whose name starts with `prefix` (lower case), as (rest of the name, value).
+    fn with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
+        let headers = self.parts.headers.iter().filter_map(|(name, value)| {
+            let rest = name.as_str().strip_prefix(prefix)?;
+            Some((rest.to_string(), value.to_str().ok()?.to_string()))
+        });
+        let query = self.query.iter().filter_map(|(name, value)| {
+            let lower = name.to_ascii_lowercase();
+            let rest = lower.strip_prefix(prefix)?;
+            Some((rest.to_string(), value.clone()))
+        });
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (name, value) in headers.chain(query) {
+            // Without duplicates: the first (header) value of a name wins.
+            if !out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                out.push((name, value));
+            }
+        }
+        out
+    }
+}
+
+fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publish, String> {
+    let (destination, query) = raw_destination(parts.uri.path(), parts.uri.query());
+    let destination = destination.ok_or("destination must be an http(s) URL")?;
+    if !server.0.destinations.allows(&destination) {
+        return Err("the embedded QStash server only delivers to this app".into());
+    }
+    let options = Options { parts, query };
+    let now = db::now_ms();
+    // `Upstash-Not-Before` (unix seconds) wins over `Upstash-Delay`.
+    let not_before = match (options.get("upstash-not-before"), options.get("upstash-delay")) {
+        (Some(raw), _) => {
+            raw.parse::<i64>().ok().filter(|s| *s >= 0).and_then(|secs| secs.checked_mul(1000)).ok_or("invalid Upstash-Not-Before")?
+        }
+        (None, Some(raw)) => duration_ms(&raw).and_then(|ms| now.checked_add(ms)).ok_or("invalid Upstash-Delay")?,
+        (None, None) => now,
+    };
+    let retries = match options.get("upstash-retries") {
+        None => DEFAULT_RETRIES,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| (0..=MAX_RETRIES).contains(n)).ok_or("invalid Upstash-Retries")?,
+    };
+    let retry_delay = options.get("upstash-retry-delay");
+    if let Some(expr) = &retry_delay {
+        RetryDelay::parse(expr)?;
+    }
+    let timeout_ms =
+        options.get("upstash-timeout").map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).ok_or("invalid Upstash-Timeout")).transpose()?;
+    let method = method(options.get("upstash-method"))?;
+    let mut forward = Map::new();
+    for (name, value) in options.with_prefix("upstash-forward-") {
+        forward.insert(name, json!(value));
+    }
+    if let Some(content_type) = options.get("content-type") {
+        forward.insert("content-type".into(), json!(content_type));
+    }
+    // Callbacks are deliveries too: the same rule, or anyone with the public dev token could make
+    // this server POST to any host.
+    let callback = options.get("upstash-callback");
+    let failure_callback = options.get("upstash-failure-callback");
+    for url in [&callback, &failure_callback].into_iter().flatten() {
+        if !server.0.destinations.allows(url) {
+            return Err("the embedded QStash server only calls back to this app".into());
+        }
+    }
+    let callback_options = callback.as_ref().map(|_| read_callback_options(&options, "upstash-callback-")).transpose()?;
+    let failure_callback_options =
+        failure_callback.as_ref().map(|_| read_callback_options(&options, "upstash-failure-callback-")).transpose()?;
+    let content_based = options.get("upstash-content-based-deduplication").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let dedup_id = match options.get("upstash-deduplication-id") {
+        Some(id) => Some(id),
+        None if content_based => Some(content_hash(&destination, &method, &forward, body)),
+        None => None,
+    };
+    let label = options.get("upstash-label");
+    Ok(Publish {
+        destination,
+        method,
+        forward,
+        retries,
+        not_before,
+        retry_delay,
+        timeout_ms,
+        callback,
+        callback_options,
+        failure_callback,
+        failure_callback_options,
+        dedup_id,
+        label,
+    })
+}
+
+/// The destination as the SDKs send it: raw after `/v2/publish/`, with the request's query (less
+/// `qstash_token` and the `upstash-*` options) as its own. Also returns the query's pairs.
+fn raw_destination(path: &str, query: Option<&str>) -> (Option<String>, Vec<(String, String)>) {
+    let mut pairs = Vec::new();
+    let mut own = Vec::new();
+    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let lower = name.to_ascii_lowercase();
+        if lower == "qstash_token" {
+            continue;
+        }
+        if lower.starts_with("upstash-") {
+            pairs.push((lower, super::percent_decode(value)));
+        } else {
+            own.push(pair);
+        }
+    }
+    let Some(raw) = path.strip_prefix(PATH_PREFIX) else { return (None, pairs) };
+    let mut destination = raw.to_string();
+    if !own.is_empty() {
+        destination = format!("{destination}?{}", own.join("&"));
+    }
+    let is_url = (destination.starts_with("http://") || destination.starts_with("https://")) && reqwest::Url::parse(&destination).is_ok();
+    (is_url.then_some(destination), pairs)
+}
+
+/// A Go-style duration (`10s`, `1h30m`, `2d`) in milliseconds, within i64.
+fn duration_ms(raw: &str) -> Option<i64> {
+    crate::duration::parse(raw).and_then(|d| i64::try_from(d.as_millis()).ok())
+}
+
+fn method(raw: Option<String>) -> Result<String, String> {
+    let method = raw.unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+    match method.as_str() {
+        "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" => Ok(method),
+        _ => Err("invalid Upstash-Method".into()),
+    }
+}
+
+fn read_callback_options(options: &Options<'_>, prefix: &str) -> Result<CallbackOptions, String> {
+    let get = |name: &str| options.get(&format!("{prefix}{name}"));
+    let retries = get("retries")
+        .map(|raw| raw.parse::<i64>().ok().filter(|n| (0..=MAX_RETRIES).contains(n)).ok_or(format!("invalid {prefix}retries")))
+        .transpose()?;
+    let delay_ms = get("delay").map(|raw| duration_ms(&raw).ok_or(format!("invalid {prefix}delay"))).transpose()?;
+    let timeout_ms =
+        get("timeout").map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).ok_or(format!("invalid {prefix}timeout"))).transpose()?;
+    let method = get("method").map(|m| method(Some(m))).transpose()?;
+    let mut forward = Map::new();
+    for (name, value) in options.with_prefix(&format!("{prefix}forward-")) {
+        forward.insert(name, json!(value));
+    }
+    Ok(CallbackOptions { retries, delay_ms, method, timeout_ms, forward })
+}
+
+/// QStash's content-based deduplication id: the same destination, method, headers and body.
+fn content_hash(destination: &str, method: &str, forward: &Map<String, Value>, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    for part in [destination.as_bytes(), method.as_bytes(), Value::Object(forward.clone()).to_string().as_bytes(), body] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
+    format!("content:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_destination_is_the_raw_rest_of_the_path_with_its_query() {
+        let (d, q) = raw_destination("/v2/publish/https://example.com/a%20b", Some("x=1&qstash_token=t&upstash-delay=10s&y=2"));
+        assert_eq!(d.as_deref(), Some("https://example.com/a%20b?x=1&y=2"));
+        assert_eq!(q, vec![("upstash-delay".to_string(), "10s".to_string())]);
+        assert_eq!(raw_destination("/v2/publish/http://localhost:3000//x", None).0.as_deref(), Some("http://localhost:3000//x"));
+        assert_eq!(raw_destination("/v2/publish/my-url-group", None).0, None);
+        assert_eq!(raw_destination("/v2/publish/http://", None).0, None);
+    }
+
+    #[test]
+    fn content_hashes_differ_by_content() {
+        let none = Map::new();
+        let a = content_hash("https://a/x", "POST", &none, b"1");
+        assert_eq!(a, content_hash("https://a/x", "POST", &none, b"1"));
+        assert_ne!(a, content_hash("https://a/x", "POST", &none, b"2"));
+        assert_ne!(a, content_hash("https://a/x", "PUT", &none, b"1"));
+        assert_ne!(content_hash("ab", "", &none, b""), content_hash("a", "b", &none, b""));
+    }
+
+    #[test]
+    fn methods_are_checked() {
+        assert_eq!(method(None).unwrap(), "POST");
+        assert_eq!(method(Some("put".into())).unwrap(), "PUT");
+        assert!(method(Some("BREW".into())).is_err());
+    }
+}

@@ -1,0 +1,399 @@
+//! The embedded QStash server against QStash's documented behaviour: status codes, options,
+//! callbacks after every attempt, message reads and cancels.
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use scout::config::DEV_QSTASH_TOKEN;
+use serde_json::{json, Value};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+crate::on_both_databases!(
+    publishes_answer_as_qstash_does,
+    every_attempt_calls_back_and_the_last_one_calls_the_failure_callback,
+    messages_are_read_and_cancelled_as_qstash_does,
+    deliveries_follow_what_the_destination_answers_and_go_nowhere_else,
+);
+
+/// Calls a test server saw: path → (when, headers) per call.
+type Calls = Arc<Mutex<HashMap<String, Vec<(Instant, HeaderMap)>>>>;
+
+/// A destination the test controls, on its own port: it answers by path, and records every call.
+async fn spawn_destination(redirect_to: Option<String>) -> (String, Calls) {
+    let calls: Calls = Arc::default();
+    let router = Router::new().fallback(answer).with_state((calls.clone(), redirect_to));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (address, calls)
+}
+
+async fn answer(State((calls, redirect_to)): State<(Calls, Option<String>)>, uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().to_string();
+    let seen = {
+        let mut calls = calls.lock().unwrap();
+        let list = calls.entry(path.clone()).or_default();
+        list.push((Instant::now(), headers));
+        list.len()
+    };
+    match path.as_str() {
+        "/redirect" => (StatusCode::FOUND, [("location", format!("{}/stolen", redirect_to.unwrap_or_default()))]).into_response(),
+        "/non-retryable" => (StatusCode::from_u16(489).unwrap(), [("upstash-nonretryable-error", "true")], "no").into_response(),
+        "/slow-down" if seen == 1 => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "2")], "wait").into_response(),
+        "/fail-twice" if seen <= 2 => (StatusCode::INTERNAL_SERVER_ERROR, "broken").into_response(),
+        "/slow" => {
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            "late".into_response()
+        }
+        _ => "ok".into_response(),
+    }
+}
+
+fn call_times(calls: &Calls, path: &str) -> Vec<Instant> {
+    calls.lock().unwrap().get(path).map(|c| c.iter().map(|(at, _)| *at).collect()).unwrap_or_default()
+}
+
+impl TestApp {
+    fn qstash_publish(&self, destination: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(&format!("/v2/publish/{destination}"))).bearer_auth(DEV_QSTASH_TOKEN)
+    }
+
+    async fn qstash_message(&self, id: &str) -> Value {
+        let response = self.client.get(self.url(&format!("/v2/messages/{id}"))).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    async fn wait_for_message_state(&self, id: &str, state: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let message = self.qstash_message(id).await;
+            if message["state"] == state {
+                return message;
+            }
+            assert!(Instant::now() < deadline, "message never {state}: {message}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The bodies of the messages stored for `destination` (callbacks are messages), by attempt.
+    async fn stored_bodies_for(&self, destination: &str) -> Vec<Value> {
+        let pool = self.db().await;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT body, method FROM qstash_messages WHERE destination = $1 ORDER BY created_at, id")
+                .bind(destination)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        let mut bodies: Vec<Value> = rows
+            .into_iter()
+            .map(|(body, method)| {
+                let mut value: Value = serde_json::from_slice(&STANDARD.decode(body).unwrap()).unwrap();
+                value["_method"] = json!(method);
+                value
+            })
+            .collect();
+        // Two callbacks may be stored in the same millisecond: order them by the attempt they report.
+        bodies.sort_by_key(|b| b["retried"].as_i64());
+        bodies
+    }
+}
+
+async fn publishes_answer_as_qstash_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let healthz = app.url("/healthz");
+    // 200 with the id and the destination; a duplicate 202 with the first id.
+    let first = app
+        .qstash_publish(&healthz)
+        .header("Upstash-Deduplication-Id", "d1")
+        .header("Upstash-Delay", "1h")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["url"], healthz.as_str());
+    let again = app
+        .qstash_publish(&healthz)
+        .header("Upstash-Deduplication-Id", "d1")
+        .header("Upstash-Delay", "1h")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 202);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!((&again["messageId"], &again["deduplicated"]), (&first["messageId"], &json!(true)));
+
+    // Content-based deduplication: the same content twice is one message, other content is not.
+    let by_content = |body: &'static str| {
+        app.qstash_publish(&healthz).header("Upstash-Content-Based-Deduplication", "True").header("Upstash-Delay", "1h").body(body).send()
+    };
+    let a: Value = by_content("same").await.unwrap().json().await.unwrap();
+    let b = by_content("same").await.unwrap();
+    assert_eq!(b.status(), 202);
+    assert_eq!(b.json::<Value>().await.unwrap()["messageId"], a["messageId"]);
+    assert_ne!(by_content("other").await.unwrap().json::<Value>().await.unwrap()["messageId"], a["messageId"]);
+
+    // The token also works as ?qstash_token= (and is not part of the destination); options as query.
+    let via_query = app
+        .client
+        .post(app.url(&format!("/v2/publish/{healthz}?check=1&qstash_token={DEV_QSTASH_TOKEN}&upstash-delay=2h")))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via_query.status(), 200);
+    let message = app.qstash_message(via_query.json::<Value>().await.unwrap()["messageId"].as_str().unwrap()).await;
+    assert_eq!(message["url"], format!("{healthz}?check=1"));
+    let created = message["createdAt"].as_i64().unwrap();
+    assert!(message["notBefore"].as_i64().unwrap() >= created + 7_200_000 - 1_000, "{message}");
+    let wrong = app.client.post(app.url(&format!("/v2/publish/{healthz}?qstash_token=nope"))).body("{}").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    // Compound delays; Not-Before wins over Delay.
+    let compound: Value =
+        app.qstash_publish(&healthz).header("Upstash-Delay", "1h30m").body("{}").send().await.unwrap().json().await.unwrap();
+    let message = app.qstash_message(compound["messageId"].as_str().unwrap()).await;
+    let delay = message["notBefore"].as_i64().unwrap() - message["createdAt"].as_i64().unwrap();
+    assert!((5_399_000..=5_401_000).contains(&delay), "{delay}");
+    let at = chrono::Utc::now().timestamp() + 86_400;
+    let both: Value = app
+        .qstash_publish(&healthz)
+        .header("Upstash-Delay", "10s")
+        .header("Upstash-Not-Before", at.to_string())
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(app.qstash_message(both["messageId"].as_str().unwrap()).await["notBefore"], at * 1000);
+
+    // Bad options are refused with a JSON error; unknown QStash paths are a JSON 404.
+    for (name, value) in [
+        ("Upstash-Delay", "99999999999999999999d"),
+        ("Upstash-Delay", "-5s"),
+        ("Upstash-Retry-Delay", "pow(2, retries)"),
+        ("Upstash-Timeout", "soon"),
+        ("Upstash-Method", "BREW"),
+        ("Upstash-Retries", "1000"),
+        ("Upstash-Callback-Retries", "x"),
+    ] {
+        let refused =
+            app.qstash_publish(&healthz).header("Upstash-Callback", &healthz).header(name, value).body("{}").send().await.unwrap();
+        assert_eq!(refused.status(), 400, "{name}: {value}");
+        assert!(refused.json::<Value>().await.unwrap()["error"].is_string());
+    }
+    for path in ["/v2/nothing-here", "/v2/dlq/x/y/z", "/v2"] {
+        let missing = app.client.get(app.url(path)).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+        assert_eq!(missing.status(), 404, "{path}");
+        assert!(missing.json::<Value>().await.unwrap()["error"].is_string(), "{path}");
+    }
+}
+
+async fn every_attempt_calls_back_and_the_last_one_calls_the_failure_callback(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // The webhook answers 400 to a body that is not a job step: every attempt fails.
+    let destination = app.url("/api/qstash/process-scraping");
+    let (callback, failure) = (app.url("/healthz?callback=1"), app.url("/healthz?failure=1"));
+    let published: Value = app
+        .qstash_publish(&destination)
+        .header("content-type", "application/json")
+        .header("Upstash-Retries", "1")
+        .header("Upstash-Retry-Delay", "100 * (retried + 1)")
+        .header("Upstash-Forward-X-Scout-Test", "yes")
+        .header("Upstash-Callback", &callback)
+        .header("Upstash-Callback-Method", "GET")
+        .header("Upstash-Callback-Retries", "0")
+        .header("Upstash-Failure-Callback", &failure)
+        .header("Upstash-Failure-Callback-Forward-X-Why", "gave-up")
+        .header("Upstash-Label", "scout-test")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = published["messageId"].as_str().unwrap();
+    let message = app.wait_for_message_state(id, "failed").await;
+    assert_eq!((message["retried"].as_i64(), message["lastStatus"].as_i64()), (Some(1), Some(400)), "{message}");
+    assert_eq!(message["retryDelayExpression"], "100 * (retried + 1)");
+    assert_eq!(message["label"], "scout-test");
+    assert_eq!(message["header"]["X-Scout-Test"], json!(["yes"]));
+    assert!(message["callerIP"].is_string(), "{message}");
+
+    // One callback per attempt, with QStash's body, delivered with its own method.
+    let callbacks = app.stored_bodies_for(&callback).await;
+    assert_eq!(callbacks.len(), 2, "{callbacks:?}");
+    for (attempt, body) in callbacks.iter().enumerate() {
+        assert_eq!(body["_method"], "GET");
+        assert_eq!(body["status"], 400);
+        assert_eq!(body["retried"], attempt as i64);
+        assert_eq!(body["maxRetries"], 1);
+        assert_eq!(body["sourceMessageId"], id);
+        assert_eq!(body["url"], destination.as_str());
+        assert_eq!(body["method"], "POST");
+        // The attempt's own time: the publish for the first, the planned retry for the second.
+        let planned = if attempt == 0 { message["createdAt"].as_i64().unwrap() } else { message["notBefore"].as_i64().unwrap() };
+        assert!((body["notBefore"].as_i64().unwrap() - planned).abs() < 1_000, "{body}");
+        assert!(body["header"]["Content-Type"].as_array().is_some_and(|v| !v.is_empty()), "{body}");
+        assert_eq!(body["sourceHeader"]["X-Scout-Test"], json!(["yes"]));
+        assert_eq!(body["sourceBody"], STANDARD.encode("{}"));
+        let answered = String::from_utf8(STANDARD.decode(body["body"].as_str().unwrap()).unwrap()).unwrap();
+        assert!(answered.contains("error"), "{answered}");
+        assert!(body["callerIP"].is_string());
+    }
+    // The failure callback once, after the last attempt.
+    let failures = app.stored_bodies_for(&failure).await;
+    assert_eq!(failures.len(), 1);
+    assert_eq!((failures[0]["_method"].as_str(), failures[0]["retried"].as_i64()), (Some("POST"), Some(1)));
+}
+
+async fn messages_are_read_and_cancelled_as_qstash_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let healthz = app.url("/healthz");
+    // Binary bodies come back as bodyBase64, text bodies as body.
+    let binary: Value = app
+        .qstash_publish(&healthz)
+        .header("Upstash-Delay", "1d")
+        .header("Upstash-Callback", &healthz)
+        .header("Upstash-Failure-Callback", &healthz)
+        .header("Upstash-Timeout", "30s")
+        .body(vec![0xffu8, 0xfe, 0x00, 0x01])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = binary["messageId"].as_str().unwrap();
+    let message = app.qstash_message(id).await;
+    assert_eq!(message["bodyBase64"], STANDARD.encode([0xffu8, 0xfe, 0x00, 0x01]));
+    assert!(message.get("body").is_none());
+    for field in ["messageId", "url", "method", "maxRetries", "notBefore", "createdAt", "callback", "failureCallback"] {
+        assert!(!message[field].is_null(), "{field}: {message}");
+    }
+    assert_eq!(message["timeout"], 30);
+
+    // Cancel: 200 {"cancelled": 1}, then it is gone from the queue and cannot be cancelled again.
+    let cancel = || app.client.delete(app.url(&format!("/v2/messages/{id}"))).bearer_auth(DEV_QSTASH_TOKEN).send();
+    let cancelled = cancel().await.unwrap();
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(cancelled.json::<Value>().await.unwrap(), json!({"cancelled": 1}));
+    assert_eq!(app.qstash_message(id).await["state"], "cancelled");
+    assert_eq!(cancel().await.unwrap().status(), 404);
+    let unknown = app.client.delete(app.url("/v2/messages/msg_nope")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let anonymous = app.client.delete(app.url(&format!("/v2/messages/{id}"))).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+async fn deliveries_follow_what_the_destination_answers_and_go_nowhere_else(backend: Backend) {
+    // An outside host (never to be called) and the app's public address, which the test serves itself.
+    let (outside, stolen) = spawn_destination(None).await;
+    let (public, calls) = spawn_destination(Some(outside.clone())).await;
+    // Real QStash timing, so the waits between attempts are the ones asked for.
+    let app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str()), ("QSTASH_DEV_BACKOFF_SCALE", "1")]).await;
+    let publish = |path: &str, retries: &str| {
+        app.qstash_publish(&format!("{public}{path}")).header("Upstash-Retries", retries.to_string()).body("{}").send()
+    };
+    let id_of = |v: Value| v["messageId"].as_str().unwrap().to_string();
+
+    // A 3xx is an answer, never followed: the signed delivery does not reach the other host.
+    let redirected = id_of(publish("/redirect", "0").await.unwrap().json().await.unwrap());
+    let message = app.wait_for_message_state(&redirected, "failed").await;
+    assert_eq!(message["lastStatus"], 302);
+    // 489 with Upstash-NonRetryable-Error ends at once, retries left or not.
+    let refused = id_of(publish("/non-retryable", "3").await.unwrap().json().await.unwrap());
+    let message = app.wait_for_message_state(&refused, "failed").await;
+    assert_eq!((message["lastStatus"].as_i64(), message["retried"].as_i64()), (Some(489), Some(0)));
+    // Retry-After is honoured (2 s, where the backoff would wait 12 s).
+    let slowed = id_of(publish("/slow-down", "2").await.unwrap().json().await.unwrap());
+    app.wait_for_message_state(&slowed, "delivered").await;
+    let times = call_times(&calls, "/slow-down");
+    assert_eq!(times.len(), 2);
+    assert!(times[1] - times[0] >= Duration::from_millis(1_900), "{:?}", times[1] - times[0]);
+    // Upstash-Retry-Delay replaces the backoff: 300 ms, then 600 ms.
+    let retried: Value = app
+        .qstash_publish(&format!("{public}/fail-twice"))
+        .header("Upstash-Retries", "2")
+        .header("Upstash-Retry-Delay", "300 * (retried + 1)")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.wait_for_message_state(&id_of(retried), "delivered").await;
+    let times = call_times(&calls, "/fail-twice");
+    assert_eq!(times.len(), 3);
+    assert!(times[1] - times[0] >= Duration::from_millis(290) && times[1] - times[0] < Duration::from_secs(10));
+    assert!(times[2] - times[1] >= Duration::from_millis(590) && times[2] - times[1] < Duration::from_secs(10));
+    // Upstash-Timeout ends a delivery that takes longer.
+    let timed_out: Value = app
+        .qstash_publish(&format!("{public}/slow"))
+        .header("Upstash-Retries", "0")
+        .header("Upstash-Timeout", "1s")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = app.wait_for_message_state(&id_of(timed_out), "failed").await;
+    assert!(message["lastStatus"].as_i64().unwrap_or(0) == 0, "{message}");
+
+    // What a delivery carries: QStash's headers once each, forwarded ones, never a forged one of ours.
+    let echoed: Value = app
+        .qstash_publish(&format!("{public}/echo"))
+        .header("Upstash-Forward-X-Scout-Test", "yes")
+        .header("Upstash-Forward-User-Agent", "forged")
+        .header("Upstash-Forward-Upstash-Message-Id", "forged")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.wait_for_message_state(&id_of(echoed.clone()), "delivered").await;
+    let headers = calls.lock().unwrap()["/echo"][0].1.clone();
+    let all = |name: &str| headers.get_all(name).iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(all("user-agent"), vec!["Upstash-QStash"]);
+    assert_eq!(all("upstash-message-id"), vec![echoed["messageId"].as_str().unwrap().to_string()]);
+    assert_eq!(all("x-scout-test"), vec!["yes"]);
+    assert_eq!(all("upstash-retried"), vec!["0"]);
+    assert_eq!(all("upstash-caller-ip"), vec!["127.0.0.1"]);
+    assert_eq!(all("upstash-signature").len(), 1);
+
+    // A row naming another host (written around the API) is failed at delivery, never called.
+    let pool = app.db().await;
+    sqlx::query(
+        "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until, created_at, updated_at)
+         VALUES ('msg_foreign', $1, 'POST', '', '{}', 'pending', 3, 0, 0, 0, 0, 0)",
+    )
+    .bind(format!("{outside}/stolen"))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let message = app.wait_for_message_state("msg_foreign", "failed").await;
+    assert_eq!(message["retried"], 0, "failed at once: {message}");
+    assert!(stolen.lock().unwrap().is_empty(), "the outside host was called: {:?}", stolen.lock().unwrap().keys().collect::<Vec<_>>());
+}
