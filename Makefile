@@ -20,17 +20,21 @@ WASM_BINDGEN_VERSION := 0.2.129
 # cargo-leptos compiles dev builds with this flag; the tests use it too so they share those artifacts.
 LEPTOS_DEV_RUSTFLAGS := --cfg erase_components
 POSTGRES_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The official Python QStash SDK (from PyPI), which an integration test drives against the embedded
+# server; kept outside the checkout like the build cache.
+QSTASH_PY_VERSION := 3.4.0
+QSTASH_PY_VENV := $(HOME)/.cache/scout/qstash-py-$(QSTASH_PY_VERSION)
 # The server binary is copied next to the site it was built with (target/site), so a build cache
 # shared by several checkouts can never pair one checkout's binary with another's wasm.
 SERVER_BIN := target/scout
 
-.PHONY: run test setup tools node-deps chromium postgres build release test-unit test-integration test-e2e bench
+.PHONY: run test setup tools node-deps chromium postgres python-sdk build release test-unit test-integration test-e2e bench
 
 run: setup build
 	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
 	exec ./$(SERVER_BIN)
 
-test: setup chromium postgres
+test: setup chromium postgres python-sdk
 	$(MAKE) --no-print-directory test-unit test-integration build test-e2e
 
 setup: tools node-deps
@@ -72,6 +76,13 @@ postgres:
 	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%'" \
 	  | while read -r db; do psql "$(POSTGRES_ADMIN_URL)" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null; done
 
+python-sdk: $(QSTASH_PY_VENV)/.installed
+
+$(QSTASH_PY_VENV)/.installed:
+	python3 -m venv "$(QSTASH_PY_VENV)"
+	"$(QSTASH_PY_VENV)/bin/pip" install --quiet --disable-pip-version-check "qstash==$(QSTASH_PY_VERSION)"
+	@touch $@
+
 # The binary is replaced by a rename, never overwritten in place, so a running `make run` keeps its
 # file and a second build (or `make test`) in the same checkout does not fail with "Text file busy".
 build:
@@ -90,8 +101,8 @@ endef
 test-unit:
 	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo test --no-default-features --features ssr --lib
 
-test-integration:
-	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" SCOUT_TEST_POSTGRES_URL="$(POSTGRES_ADMIN_URL)" \
+test-integration: python-sdk
+	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" SCOUT_TEST_POSTGRES_URL="$(POSTGRES_ADMIN_URL)" SCOUT_TEST_PYTHON="$(QSTASH_PY_VENV)/bin/python" \
 	  cargo test --no-default-features --features ssr --test api
 
 test-e2e:

@@ -44,6 +44,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: 'target/site',
       // Fast enough for CI, slow enough that the progress bar visibly moves between polls.
       SIMULATOR_LATENCY_MS: '15',
+      SIMULATOR_FAULTS: 'true',
       RUST_LOG: 'scout=warn',
     },
   },

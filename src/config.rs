@@ -58,6 +58,8 @@ pub struct DevQstashConfig {
     pub poll_interval: Duration,
     /// How long a deduplication id is remembered.
     pub dedup_window: Duration,
+    /// How long finished messages, their events and DLQ entries are kept (`QSTASH_DEV_RETENTION_DAYS`).
+    pub retention: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +86,8 @@ pub struct SimulatorConfig {
     pub results_per_query: usize,
     /// How fast a simulated Apify run collects items.
     pub apify_items_per_sec: u64,
+    /// Whether the fault hooks (`/_faults`) exist (`SIMULATOR_FAULTS=true`; the tests set it).
+    pub faults: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +172,7 @@ impl Config {
             backoff_scale: parse_or(&get, "QSTASH_DEV_BACKOFF_SCALE", 1.0)?,
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
+            retention: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_RETENTION_DAYS", 7)?.clamp(1, 3650) * 86_400),
         };
         if !(dev_qstash.backoff_scale.is_finite() && dev_qstash.backoff_scale >= 0.0) {
             return Err(invalid("QSTASH_DEV_BACKOFF_SCALE", "must be a number of 0 or more"));
@@ -188,6 +193,7 @@ impl Config {
             page_size: parse_or(&get, "SIMULATOR_PAGE_SIZE", 20)?,
             results_per_query: parse_or(&get, "SIMULATOR_RESULTS_PER_QUERY", 6000)?,
             apify_items_per_sec: parse_or(&get, "SIMULATOR_APIFY_ITEMS_PER_SEC", 40)?,
+            faults: parse_or(&get, "SIMULATOR_FAULTS", false)?,
         };
         let apify = match get("SCOUT_TIKTOK_PROVIDER").as_deref().map(str::trim) {
             None | Some("scrapecreators") => None,

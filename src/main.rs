@@ -1,16 +1,33 @@
 #![recursion_limit = "512"]
+//! `scout` serves the app; `scout qstash-dev` serves only the QStash-compatible server, for other apps.
 use anyhow::Context;
-use scout::{config::Config, startup::Application, telemetry};
+use scout::{
+    config::Config,
+    qstash::standalone::{Standalone, StandaloneConfig},
+    startup::Application,
+    telemetry,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     telemetry::init();
-    let config = Config::from_env().context("Invalid configuration")?;
-    // Site root, pkg dir and output name come from cargo-leptos (Cargo.toml metadata / env).
-    let mut leptos_options = leptos::config::get_configuration(None).context("Invalid Leptos configuration")?.leptos_options;
-    if leptos_options.output_name.is_empty() {
-        leptos_options.output_name = "scout".into();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("qstash-dev") => {
+            let _ = dotenvy::dotenv();
+            let config = StandaloneConfig::from_args(&args[1..], |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))?;
+            Standalone::build(config).await?.run().await
+        }
+        Some(other) => anyhow::bail!("unknown command {other}; run `scout` for the app or `scout qstash-dev --help`"),
+        None => {
+            let config = Config::from_env().context("Invalid configuration")?;
+            // Site root, pkg dir and output name come from cargo-leptos (Cargo.toml metadata / env).
+            let mut leptos_options = leptos::config::get_configuration(None).context("Invalid Leptos configuration")?.leptos_options;
+            if leptos_options.output_name.is_empty() {
+                leptos_options.output_name = "scout".into();
+            }
+            let app = Application::build(config, leptos_options).await?;
+            app.run().await
+        }
     }
-    let app = Application::build(config, leptos_options).await?;
-    app.run().await
 }

@@ -6,6 +6,7 @@ pub mod receiver;
 pub mod retry_delay;
 pub mod server;
 pub mod signing;
+pub mod standalone;
 
 use std::time::Duration;
 

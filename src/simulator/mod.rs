@@ -103,8 +103,9 @@ pub struct Fault {
     pub delay_ms: Option<u64>,
 }
 
-/// Faults queued at most, so the test hook cannot grow without bound.
+/// Faults queued at most, and calls one fault answers at most, so the test hook stays bounded.
 const MAX_QUEUED_FAULTS: usize = 1_000;
+const MAX_FAULT_COUNT: u32 = 10_000;
 
 /// Longest scripted delay: a fault must not hold a connection past any client's timeout for long.
 const MAX_FAULT_DELAY: Duration = Duration::from_secs(60);
@@ -146,7 +147,7 @@ impl Simulator {
     }
 
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        Router::new()
+        let router = Router::new()
             .route(&format!("{MOUNT}/v1/tiktok/search/keyword"), get(tiktok::keyword_search))
             .route(&format!("{MOUNT}/v1/tiktok/profile"), get(tiktok::profile))
             .route(&format!("{MOUNT}/v1/instagram/search/profiles"), get(instagram::search_profiles))
@@ -158,10 +159,12 @@ impl Simulator {
             .route(&format!("{APIFY_MOUNT}/v2/actor-runs/{{id}}"), get(apify::run))
             .route(&format!("{APIFY_MOUNT}/v2/actor-runs/{{id}}/abort"), post(apify::abort))
             .route(&format!("{APIFY_MOUNT}/v2/datasets/{{id}}/items"), get(apify::items))
-            .route(&format!("{MOUNT}/_faults"), post(add_fault).delete(clear_faults))
             .route(&format!("{MOUNT}/_stats"), get(stats))
-            .route("/simulator/avatar/{name}", get(avatar))
-            .with_state(self.clone())
+            .route("/simulator/avatar/{name}", get(avatar));
+        // Scripted faults are a test hook: with the demo's public key, anyone could slow every search.
+        let router =
+            if self.0.config.faults { router.route(&format!("{MOUNT}/_faults"), post(add_fault).delete(clear_faults)) } else { router };
+        router.with_state(self.clone())
     }
 
     fn config(&self) -> &SimulatorConfig {
@@ -332,6 +335,9 @@ fn not_found(message: &str) -> Response {
 async fn add_fault(State(sim): State<Simulator>, headers: HeaderMap, Json(fault): Json<Fault>) -> Response {
     if let Some(denied) = sim.check_key(&headers) {
         return denied;
+    }
+    if fault.count > MAX_FAULT_COUNT {
+        return (StatusCode::BAD_REQUEST, Json(json!({"error": format!("count is at most {MAX_FAULT_COUNT}.")}))).into_response();
     }
     let mut faults = sim.0.faults.lock().unwrap();
     if faults.len() >= MAX_QUEUED_FAULTS {

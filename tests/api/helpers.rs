@@ -63,6 +63,7 @@ fn test_settings(database_url: &str) -> HashMap<String, String> {
         ("DATABASE_URL", database_url),
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0"),
         ("SIMULATOR_LATENCY_MS", "0"),
+        ("SIMULATOR_FAULTS", "true"),
         ("SIMULATOR_PAGE_SIZE", "20"),
         ("SIMULATOR_RESULTS_PER_QUERY", "6000"),
         ("QSTASH_DEV_BACKOFF_SCALE", "0.001"),
@@ -108,7 +109,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     app
 }
 
-async fn create_postgres_database(id: &str) -> String {
+pub async fn create_postgres_database(id: &str) -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)

@@ -22,13 +22,15 @@ crate::on_both_databases!(
     every_attempt_calls_back_and_the_last_one_calls_the_failure_callback,
     messages_are_read_and_cancelled_as_qstash_does,
     deliveries_follow_what_the_destination_answers_and_go_nowhere_else,
+    failed_messages_wait_in_the_dlq_and_can_be_retried,
+    the_log_and_bulk_cancel_answer_as_qstash_does,
 );
 
 /// Calls a test server saw: path → (when, headers) per call.
-type Calls = Arc<Mutex<HashMap<String, Vec<(Instant, HeaderMap)>>>>;
+pub type Calls = Arc<Mutex<HashMap<String, Vec<(Instant, HeaderMap)>>>>;
 
 /// A destination the test controls, on its own port: it answers by path, and records every call.
-async fn spawn_destination(redirect_to: Option<String>) -> (String, Calls) {
+pub async fn spawn_destination(redirect_to: Option<String>) -> (String, Calls) {
     let calls: Calls = Arc::default();
     let router = Router::new().fallback(answer).with_state((calls.clone(), redirect_to));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -191,12 +193,32 @@ async fn publishes_answer_as_qstash_does(backend: Backend) {
         ("Upstash-Method", "BREW"),
         ("Upstash-Retries", "1000"),
         ("Upstash-Callback-Retries", "x"),
+        // Headers that would steer a delivery elsewhere (a proxy routing by Host) or carry a credential.
+        ("Upstash-Forward-Host", "internal.admin"),
+        ("Upstash-Forward-Authorization", "Bearer x"),
+        ("Upstash-Callback-Forward-X-Forwarded-For", "10.0.0.1"),
+        ("Upstash-Forward-Transfer-Encoding", "chunked"),
+        // A message that publishes messages could multiply without bound.
+        ("Upstash-Callback", &format!("{}?qstash_token={DEV_QSTASH_TOKEN}", app.url("/v2/publish/x"))),
+        ("Upstash-Failure-Callback", &app.url("/x/%2e%2e/v2/dlq")),
     ] {
-        let refused =
-            app.qstash_publish(&healthz).header("Upstash-Callback", &healthz).header(name, value).body("{}").send().await.unwrap();
+        // (Callback options need a callback; the callback cases bring their own.)
+        let request = if name == "Upstash-Callback" {
+            app.qstash_publish(&healthz)
+        } else {
+            app.qstash_publish(&healthz).header("Upstash-Callback", &healthz)
+        };
+        let refused = request.header(name, value).body("{}").send().await.unwrap();
         assert_eq!(refused.status(), 400, "{name}: {value}");
         assert!(refused.json::<Value>().await.unwrap()["error"].is_string());
     }
+    // Nor can the destination be this server's API or the simulator's test hooks.
+    for destination in [app.url("/v2/publish/") + &healthz, app.url("/simulator/scrapecreators/_faults")] {
+        let refused = app.qstash_publish(&destination).body("{}").send().await.unwrap();
+        assert_eq!(refused.status(), 400, "{destination}");
+    }
+    let many = (0..65).fold(app.qstash_publish(&healthz), |r, i| r.header(format!("Upstash-Forward-X-{i}"), "1"));
+    assert_eq!(many.body("{}").send().await.unwrap().status(), 400, "too many forwarded headers");
     for path in ["/v2/nothing-here", "/v2/dlq/x/y/z", "/v2"] {
         let missing = app.client.get(app.url(path)).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
         assert_eq!(missing.status(), 404, "{path}");
@@ -272,7 +294,7 @@ async fn messages_are_read_and_cancelled_as_qstash_does(backend: Backend) {
         .header("Upstash-Delay", "1d")
         .header("Upstash-Callback", &healthz)
         .header("Upstash-Failure-Callback", &healthz)
-        .header("Upstash-Timeout", "30s")
+        .header("Upstash-Timeout", "1500ms")
         .body(vec![0xffu8, 0xfe, 0x00, 0x01])
         .send()
         .await
@@ -287,7 +309,8 @@ async fn messages_are_read_and_cancelled_as_qstash_does(backend: Backend) {
     for field in ["messageId", "url", "method", "maxRetries", "notBefore", "createdAt", "callback", "failureCallback"] {
         assert!(!message[field].is_null(), "{field}: {message}");
     }
-    assert_eq!(message["timeout"], 30);
+    // Whole seconds, rounded up (and never past the server's own delivery timeout: 3 s in tests).
+    assert_eq!(message["timeout"], 2);
 
     // Cancel: 200 {"cancelled": 1}, then it is gone from the queue and cannot be cancelled again.
     let cancel = || app.client.delete(app.url(&format!("/v2/messages/{id}"))).bearer_auth(DEV_QSTASH_TOKEN).send();
@@ -396,4 +419,163 @@ async fn deliveries_follow_what_the_destination_answers_and_go_nowhere_else(back
     let message = app.wait_for_message_state("msg_foreign", "failed").await;
     assert_eq!(message["retried"], 0, "failed at once: {message}");
     assert!(stolen.lock().unwrap().is_empty(), "the outside host was called: {:?}", stolen.lock().unwrap().keys().collect::<Vec<_>>());
+}
+
+async fn publish_failing(app: &TestApp, extra: &[(&str, &str)]) -> String {
+    let destination = app.url("/api/qstash/process-scraping");
+    let request = extra.iter().fold(app.qstash_publish(&destination).header("Upstash-Retries", "0"), |r, (k, v)| r.header(*k, *v));
+    request.body("{}").send().await.unwrap().json::<Value>().await.unwrap()["messageId"].as_str().unwrap().to_string()
+}
+
+async fn dlq(app: &TestApp, query: &str) -> Value {
+    let response = app.client.get(app.url(&format!("/v2/dlq{query}"))).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{query}");
+    response.json().await.unwrap()
+}
+
+async fn failed_messages_wait_in_the_dlq_and_can_be_retried(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let failure = app.url("/healthz?failure=1");
+    let id = publish_failing(&app, &[("Upstash-Failure-Callback", &failure), ("Upstash-Label", "dlq-test")]).await;
+    app.wait_for_message_state(&id, "failed").await;
+
+    // In the DLQ with the destination's answer, and the failure callback names the entry.
+    let listed = dlq(&app, "").await;
+    assert!(listed.get("cursor").is_none(), "no cursor at the end: {listed}");
+    let entries = listed["messages"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{listed}");
+    let entry = &entries[0];
+    assert_eq!((entry["messageId"].as_str(), entry["responseStatus"].as_i64()), (Some(id.as_str()), Some(400)));
+    assert!(entry["responseBody"].as_str().unwrap().contains("error"), "{entry}");
+    assert!(entry["responseHeader"]["Content-Type"].is_array(), "{entry}");
+    for field in ["url", "method", "maxRetries", "notBefore", "createdAt", "dlqId"] {
+        assert!(!entry[field].is_null(), "{field}: {entry}");
+    }
+    let dlq_id = entry["dlqId"].as_str().unwrap().to_string();
+    let callbacks = app.stored_bodies_for(&failure).await;
+    assert_eq!(callbacks.len(), 1);
+    assert_eq!(callbacks[0]["dlqId"], dlq_id.as_str());
+    let one: Value =
+        app.client.get(app.url(&format!("/v2/dlq/{dlq_id}"))).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(one["dlqId"], dlq_id.as_str());
+
+    // Filters.
+    assert_eq!(dlq(&app, "?responseStatus=500").await["messages"], json!([]));
+    assert_eq!(dlq(&app, "?label=dlq-test").await["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(dlq(&app, "?queueName=nope").await["messages"], json!([]));
+    assert_eq!(dlq(&app, &format!("?messageId={id}&fromDate=0")).await["messages"].as_array().unwrap().len(), 1);
+    let bad = app.client.get(app.url("/v2/dlq?fromDate=yesterday")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // A retry is a new message; the entry leaves the DLQ.
+    let retried: Value = app
+        .client
+        .post(app.url(&format!("/v2/dlq/retry/{dlq_id}")))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let again = retried["messageId"].as_str().unwrap().to_string();
+    assert_ne!(again, id);
+    app.wait_for_message_state(&again, "failed").await;
+    let now = dlq(&app, "").await;
+    assert_eq!(
+        now["messages"].as_array().unwrap().iter().map(|m| m["messageId"].as_str().unwrap()).collect::<Vec<_>>(),
+        vec![again.as_str()]
+    );
+    let gone = app.client.post(app.url(&format!("/v2/dlq/retry/{dlq_id}"))).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+
+    // Bulk: three more entries, two retried by id, then everything deleted a page at a time.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(publish_failing(&app, &[]).await);
+    }
+    for id in &ids {
+        app.wait_for_message_state(id, "failed").await;
+    }
+    let entries = dlq(&app, "?order=latestFirst").await;
+    let dlq_ids: Vec<String> = entries["messages"].as_array().unwrap().iter().map(|m| m["dlqId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(dlq_ids.len(), 4);
+    let page = dlq(&app, "?count=2").await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 2);
+    let rest = dlq(&app, &format!("?count=2&cursor={}", page["cursor"].as_str().unwrap())).await;
+    assert_eq!(rest["messages"].as_array().unwrap().len(), 2);
+    assert!(rest.get("cursor").is_none());
+    let bulk: Value = app
+        .client
+        .post(app.url(&format!("/v2/dlq/retry?dlqIds={}&dlqIds={}", dlq_ids[0], dlq_ids[1])))
+        .bearer_auth(DEV_QSTASH_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let responses = bulk["responses"].as_array().unwrap();
+    assert_eq!(responses.len(), 2, "{bulk}");
+    for response in responses {
+        app.wait_for_message_state(response["messageId"].as_str().unwrap(), "failed").await;
+    }
+    let delete = |query: &'static str| app.client.delete(app.url(&format!("/v2/dlq{query}"))).bearer_auth(DEV_QSTASH_TOKEN).send();
+    let first: Value = delete("?count=3").await.unwrap().json().await.unwrap();
+    assert_eq!(first["deleted"], 3);
+    assert!(first["cursor"].is_string(), "more remain: {first}");
+    let second: Value = delete("?count=3").await.unwrap().json().await.unwrap();
+    assert_eq!(second["deleted"], 1);
+    assert!(second.get("cursor").is_none());
+    assert_eq!(dlq(&app, "").await["messages"], json!([]));
+    assert_eq!(app.client.delete(app.url("/v2/dlq/1-nope")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().status(), 404);
+}
+
+async fn the_log_and_bulk_cancel_answer_as_qstash_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = publish_failing(&app, &[]).await;
+    app.wait_for_message_state(&id, "failed").await;
+    let app = &app;
+    let events = |query: String| {
+        let url = app.url(&query);
+        async move { app.client.get(url).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    // Newest first, QStash's states, under both keys, with the fields the Python SDK requires.
+    let log = events(format!("/v2/events?messageId={id}")).await;
+    let states: Vec<&str> = log["events"].as_array().unwrap().iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(states, vec!["FAILED", "ERROR", "ACTIVE", "CREATED"], "{log}");
+    assert_eq!(log["logs"], log["events"]);
+    for event in log["events"].as_array().unwrap() {
+        assert!(event["time"].is_i64() && event["url"].is_string() && event["messageId"] == id.as_str(), "{event}");
+    }
+    assert_eq!(log["events"][0]["responseStatus"], 400);
+    let failed = events("/v2/logs?state=FAILED".into()).await;
+    assert!(failed["logs"].as_array().unwrap().iter().all(|e| e["state"] == "FAILED"));
+    let page = events(format!("/v2/events?messageId={id}&count=3")).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 3);
+    let rest = events(format!("/v2/events?messageId={id}&count=3&cursor={}", page["cursor"].as_str().unwrap())).await;
+    assert_eq!(rest["events"][0]["state"], "CREATED");
+    assert!(rest.get("cursor").is_none());
+
+    // Bulk cancel: by ids in the query, by the Python SDK's JSON body, then everything left.
+    let healthz = app.url("/healthz");
+    let mut pending = Vec::new();
+    for _ in 0..4 {
+        let published: Value =
+            app.qstash_publish(&healthz).header("Upstash-Delay", "1h").body("{}").send().await.unwrap().json().await.unwrap();
+        pending.push(published["messageId"].as_str().unwrap().to_string());
+    }
+    let cancel = |query: String, body: &'static str| {
+        app.client.delete(app.url(&format!("/v2/messages{query}"))).bearer_auth(DEV_QSTASH_TOKEN).body(body).send()
+    };
+    let by_query: Value = cancel(format!("?messageIds={}&messageIds={}", pending[0], pending[1]), "").await.unwrap().json().await.unwrap();
+    assert_eq!(by_query, json!({"cancelled": 2}));
+    let body = Box::leak(format!(r#"{{"messageIds":["{}"]}}"#, pending[2]).into_boxed_str());
+    let by_body: Value = cancel(String::new(), body).await.unwrap().json().await.unwrap();
+    assert_eq!(by_body, json!({"cancelled": 1}));
+    let all: Value = cancel(String::new(), "").await.unwrap().json().await.unwrap();
+    assert_eq!(all, json!({"cancelled": 1}));
+    let states = events(format!("/v2/events?messageId={}", pending[0])).await;
+    assert_eq!(states["events"][0]["state"], "CANCELED");
+    assert_eq!(states["events"][1]["state"], "CANCEL_REQUESTED");
 }

@@ -211,6 +211,19 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
     }
     let unauthorized = app.client.post(app.url("/simulator/scrapecreators/_faults")).json(&json!({"status": 402})).send().await.unwrap();
     assert_eq!(unauthorized.status(), 401);
+    // Without SIMULATOR_FAULTS the hook does not exist (the demo key is public), and the searches it
+    // could have slowed are untouched.
+    let demo = crate::helpers::spawn_app_with(backend, &[("SIMULATOR_FAULTS", "false")]).await;
+    let hook = demo
+        .client
+        .post(demo.url("/simulator/scrapecreators/_faults"))
+        .header("x-api-key", SIMULATOR_API_KEY)
+        .json(&json!({"status": 200, "delayMs": 60000, "count": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(hook.status(), 204);
+    assert!(hook.status().is_client_error(), "{}", hook.status());
     // The simulator wants its key, like the real API.
     let denied = app.client.get(app.url("/simulator/scrapecreators/v1/tiktok/profile?handle=a")).send().await.unwrap();
     assert_eq!(denied.status(), 401);

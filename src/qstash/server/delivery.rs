@@ -7,7 +7,10 @@ use super::{publish::CallbackOptions, publish::DEFAULT_RETRIES, DevServer};
 use crate::{
     db::{
         self,
-        qstash::{Attempt, MessageRow, NewMessage},
+        qstash::{
+            dlq::{new_dlq_id, NewDlqEntry},
+            Attempt, MessageRow, NewMessage,
+        },
     },
     qstash::{retry_backoff as backoff, retry_delay::RetryDelay, signing::sign},
 };
@@ -18,6 +21,12 @@ use std::time::Duration;
 /// How long a delivery may outlive its timeout before its lease lapses and another instance may
 /// deliver the message again.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// The part of a destination's answer kept (for callbacks, the DLQ and `lastError`).
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// How often old messages are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What the destination answered (or why there was no answer).
 struct Answer {
@@ -31,10 +40,16 @@ struct Answer {
 }
 
 impl DevServer {
-    /// Delivers due messages until the process ends.
+    /// Delivers due messages until the process ends (and, once an hour, prunes what is past its
+    /// retention).
     pub async fn run_delivery_loop(self) {
         let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
+        let mut pruned_at: Option<std::time::Instant> = None;
         loop {
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(std::time::Instant::now());
+                self.prune().await;
+            }
             let now = db::now_ms();
             match db::qstash::due(&self.0.db, now, 32).await {
                 Ok(messages) => {
@@ -70,6 +85,17 @@ impl DevServer {
                 _ = self.0.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
+        }
+    }
+
+    async fn prune(&self) {
+        let now = db::now_ms();
+        let before = now - self.0.config.retention.as_millis() as i64;
+        let dedup_before = now - self.0.config.dedup_window.as_millis() as i64;
+        match db::qstash::prune(&self.0.db, before, dedup_before).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "qstash-dev: pruned messages past their retention"),
+            Err(e) => tracing::error!(error = %e, "qstash-dev: failed to prune old messages"),
         }
     }
 
@@ -118,7 +144,7 @@ impl DevServer {
                 let non_retryable = response.headers().get("upstash-nonretryable-error").and_then(|v| v.to_str().ok()) == Some("true");
                 let retry_after = crate::retry_after::retry_after(response.headers());
                 let headers = header_map(response.headers());
-                let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                let body = read_capped(response, MAX_RESPONSE_BYTES).await;
                 Answer { status: Some(status), headers, body, retry_after, final_attempt: status == 489 && non_retryable }
             }
             Err(e) => Answer::no_answer(&e.to_string()),
@@ -130,11 +156,21 @@ impl DevServer {
         let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
         let error = (!delivered).then(|| summarize(answer.status, &answer.body));
         let gives_up = !delivered && (msg.retried >= msg.retries || answer.final_attempt);
+        // A message given up on goes to the dead-letter queue with the destination's last answer.
+        let dlq_id = gives_up.then(new_dlq_id);
+        let response_headers = Value::Object(answer.headers.clone()).to_string();
+        let response_body = STANDARD.encode(&answer.body);
         let attempt = if delivered {
             Attempt::delivered(answer.status.unwrap_or(200))
-        } else if gives_up {
+        } else if let Some(dlq_id) = &dlq_id {
             tracing::warn!(error = error.as_deref().unwrap_or_default(), "qstash-dev: delivery failed for good");
-            Attempt::failed(answer.status, error.as_deref().unwrap_or_default())
+            let entry = NewDlqEntry {
+                dlq_id,
+                response_status: answer.status.map(i64::from).unwrap_or(0),
+                response_headers: &response_headers,
+                response_body: &response_body,
+            };
+            Attempt::failed(answer.status, error.as_deref().unwrap_or_default(), entry)
         } else {
             let delay = answer.retry_after.unwrap_or_else(|| self.next_attempt_delay(msg));
             tracing::info!(status = ?answer.status, delay_ms = delay.as_millis() as u64, "qstash-dev: delivery failed, will retry");
@@ -146,10 +182,10 @@ impl DevServer {
         if let Some(url) = &msg.callback {
             follow_ups.push(self.callback_message(url, msg.callback_options.as_deref(), callback_body(msg, &answer)));
         }
-        if gives_up {
-            if let Some(url) = &msg.failure_callback {
-                follow_ups.push(self.callback_message(url, msg.failure_callback_options.as_deref(), callback_body(msg, &answer)));
-            }
+        if let (Some(url), Some(dlq_id)) = (&msg.failure_callback, &dlq_id) {
+            let mut body = callback_body(msg, &answer);
+            body["dlqId"] = json!(dlq_id);
+            follow_ups.push(self.callback_message(url, msg.failure_callback_options.as_deref(), body));
         }
         let news: Vec<NewMessage<'_>> = follow_ups.iter().map(Callback::as_new).collect();
         if !db::qstash::record_attempt(&self.0.db, &msg.id, lease, attempt, &news).await? {
@@ -221,8 +257,23 @@ impl Callback {
     }
 }
 
+/// The first `max` bytes of a response body (the rest is never buffered).
+async fn read_capped(mut response: reqwest::Response, max: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = max - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= max {
+            break;
+        }
+    }
+    body
+}
+
+/// `lastError`: the status and the start of the answer, as text (without NULs, which PostgreSQL's
+/// TEXT refuses and which would otherwise make the attempt impossible to record).
 fn summarize(status: Option<u16>, body: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    let text: String = String::from_utf8_lossy(body).chars().filter(|c| *c != '\0').take(200).collect();
     match status {
         Some(status) => format!("HTTP {status}: {text}"),
         None => text,

@@ -1,8 +1,11 @@
-//! `GET /v2/messages/{id}` (the message as the SDKs read it) and `DELETE /v2/messages/{id}` (cancel).
+//! `GET /v2/messages/{id}` (the message as the SDKs read it), `DELETE /v2/messages/{id}` (cancel) and
+//! the bulk cancel `DELETE /v2/messages` (ids or a filter in the query, or the Python SDK's JSON body;
+//! nothing at all cancels everything pending).
 
-use super::{error, listed_headers, DevServer};
+use super::{error, internal, listed_headers, query, DevServer};
 use crate::db;
 use axum::{
+    body::Bytes,
     extract::{Path, State},
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
@@ -18,10 +21,7 @@ pub(super) async fn get(State(server): State<DevServer>, Path(id): Path<String>,
     match db::qstash::find(&server.0.db, &id).await {
         Ok(Some(m)) => Json(view(&m)).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, "message not found"),
-        Err(e) => {
-            tracing::error!(error = %e, "qstash-dev: failed to read a message");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        Err(e) => internal(e, "read a message"),
     }
 }
 
@@ -33,16 +33,39 @@ pub(super) async fn cancel(State(server): State<DevServer>, Path(id): Path<Strin
         // The JS SDK reads this answer as JSON.
         Ok(true) => Json(json!({ "cancelled": 1 })).into_response(),
         Ok(false) => error(StatusCode::NOT_FOUND, "message not found or already delivered"),
-        Err(e) => {
-            tracing::error!(error = %e, "qstash-dev: failed to cancel a message");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        Err(e) => internal(e, "cancel a message"),
+    }
+}
+
+/// Cancelled at most per bulk call when it names no `count` (the Python SDK's "cancel all").
+const CANCEL_ALL_LIMIT: i64 = 100_000;
+
+pub(super) async fn cancel_many(State(server): State<DevServer>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    if let Err(denied) = server.check(&headers, &uri) {
+        return denied;
+    }
+    let pairs = query::pairs(uri.query());
+    let mut filter = match query::filter(&pairs) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    match query::bulk_body(&body) {
+        Ok(bulk) => filter.message_ids.extend(bulk.message_ids),
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    }
+    let limit = match query::page(&pairs, CANCEL_ALL_LIMIT, CANCEL_ALL_LIMIT) {
+        Ok(page) => page.count,
+        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    };
+    match db::qstash::cancel_matching(&server.0.db, &filter, limit).await {
+        Ok(cancelled) => Json(json!({ "cancelled": cancelled })).into_response(),
+        Err(e) => internal(e, "cancel messages"),
     }
 }
 
 /// QStash's message shape (the Python SDK requires `messageId`, `url`, `method`, `maxRetries`,
 /// `notBefore`, `createdAt`), plus this server's `state`, `retried`, `lastStatus` and `lastError`.
-fn view(m: &db::qstash::MessageRow) -> Value {
+pub(super) fn view(m: &db::qstash::MessageRow) -> Value {
     let bytes = STANDARD.decode(&m.body).unwrap_or_default();
     let mut out = json!({
         "messageId": m.id,
@@ -79,7 +102,7 @@ fn view(m: &db::qstash::MessageRow) -> Value {
     }
     if let Some(ms) = m.timeout_ms {
         // Whole seconds, as QStash reports it (a part-second timeout rounds up, never to 0).
-        out["timeout"] = json!((ms + 999) / 1000);
+        out["timeout"] = json!((ms.max(0) as u64).div_ceil(1000));
     }
     out
 }

@@ -7,15 +7,18 @@
 //! cancels it. Everything it calls is checked against `Destinations`: it never relays to other hosts.
 
 mod delivery;
+mod dlq;
+mod events;
 mod messages;
 mod publish;
+mod query;
 
 use crate::config::DevQstashConfig;
 use crate::db::Db;
 use axum::{
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
     Json, Router,
 };
 use serde_json::json;
@@ -41,24 +44,54 @@ struct Inner {
     in_flight: Arc<Semaphore>,
 }
 
-/// The origins (scheme, host, port) this server may call: the app itself. An embedded server that
-/// called any URL would let anyone who knows the (public) dev token make this host call anything.
+/// What this server may call. Embedded in the app: the app's own origins (scheme, host, port) only;
+/// an embedded server that called any URL would let anyone who knows the (public) dev token make this
+/// host call anything. Standalone (`scout qstash-dev`, for other local apps): any http(s) URL.
+/// Never this server's own `/v2/*` API (a message whose callback publishes messages would let one
+/// publish multiply without bound), nor in the app the simulator (its hooks are for tests).
 #[derive(Clone, Debug)]
-pub struct Destinations(Vec<reqwest::Url>);
+pub struct Destinations {
+    /// None: any destination (standalone).
+    only: Option<Vec<reqwest::Url>>,
+    /// Where this server itself answers.
+    own: Vec<reqwest::Url>,
+}
 
 impl Destinations {
-    /// `bases` are the app's own base URLs (public and internal).
+    /// Embedded: `bases` are the app's own base URLs (public and internal).
     pub fn new(bases: &[String]) -> Self {
-        Self(bases.iter().filter_map(|b| reqwest::Url::parse(b).ok()).collect())
+        let urls: Vec<reqwest::Url> = bases.iter().filter_map(|b| reqwest::Url::parse(b).ok()).collect();
+        Self { only: Some(urls.clone()), own: urls }
     }
 
-    /// Whether `url` is an http(s) URL on one of the app's own origins.
+    /// Standalone, answering at `own` (its listening and public base URLs).
+    pub fn any(own: &[String]) -> Self {
+        Self { only: None, own: own.iter().filter_map(|b| reqwest::Url::parse(b).ok()).collect() }
+    }
+
     pub fn allows(&self, url: &str) -> bool {
         let Ok(url) = reqwest::Url::parse(url.trim()) else { return false };
-        matches!(url.scheme(), "http" | "https")
-            && url.username().is_empty()
-            && url.password().is_none()
-            && self.0.iter().any(|base| base.origin() == url.origin())
+        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+            return false;
+        }
+        // The parsed path has its dot segments (also `%2e%2e`) resolved.
+        let path = url.path().to_ascii_lowercase();
+        let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+        match &self.only {
+            Some(origins) => !under("/v2") && !under("/simulator") && origins.iter().any(|base| base.origin() == url.origin()),
+            None => !(under("/v2") && self.is_own(&url)),
+        }
+    }
+
+    /// Whether `url` may reach this very server: its own origin, or any loopback name on its port.
+    fn is_own(&self, url: &reqwest::Url) -> bool {
+        let loopback = url.host_str().is_some_and(|h| {
+            let h = h.trim_start_matches('[').trim_end_matches(']');
+            h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        });
+        self.own
+            .iter()
+            .any(|base| base.origin() == url.origin() || (loopback && base.port_or_known_default() == url.port_or_known_default()))
     }
 }
 
@@ -90,6 +123,13 @@ impl DevServer {
             .route("/v2/publish/{*destination}", post(publish::publish).fallback(method_not_allowed))
             .route("/v2/keys", get(keys).fallback(method_not_allowed))
             .route("/v2/messages/{id}", get(messages::get).delete(messages::cancel).fallback(method_not_allowed))
+            .route("/v2/messages", delete(messages::cancel_many).fallback(method_not_allowed))
+            .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many).fallback(method_not_allowed))
+            .route("/v2/dlq/retry", post(dlq::retry_many).fallback(method_not_allowed))
+            .route("/v2/dlq/retry/{id}", post(dlq::retry).fallback(method_not_allowed))
+            .route("/v2/dlq/{id}", get(dlq::get).delete(dlq::delete).fallback(method_not_allowed))
+            .route("/v2/events", get(events::list).fallback(method_not_allowed))
+            .route("/v2/logs", get(events::list).fallback(method_not_allowed))
             // Any other QStash path answers as QStash does, in JSON, not with the app's HTML page.
             .route("/v2", any(not_found))
             .route("/v2/{*rest}", any(not_found))
@@ -167,6 +207,12 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// A database failure: logged with what was being done, a plain 500 for the caller.
+fn internal(e: sqlx::Error, doing: &str) -> Response {
+    tracing::error!(error = %e, "qstash-dev: failed to {doing}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+}
+
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
 }
@@ -208,6 +254,7 @@ mod tests {
         let d = Destinations::new(&["http://127.0.0.1:3000/".into(), "https://scout.example.com/".into()]);
         assert!(d.allows("http://127.0.0.1:3000/api/qstash/process-scraping"));
         assert!(d.allows("https://scout.example.com/api/qstash/failed?x=1"));
+        assert!(d.allows("http://127.0.0.1:3000/v2x"), "only the API itself is refused");
         for foreign in [
             "http://127.0.0.1:3001/api",
             "http://127.0.0.1:3000@evil.example/",
@@ -218,6 +265,11 @@ mod tests {
             "http://169.254.169.254/latest/meta-data",
             "file:///etc/passwd",
             "not a url",
+            "http://127.0.0.1:3000/v2/publish/http://127.0.0.1:3000/x",
+            "http://127.0.0.1:3000/V2/dlq",
+            "http://127.0.0.1:3000/x/%2e%2e/v2/publish/y",
+            "http://127.0.0.1:3000/x/../v2",
+            "http://127.0.0.1:3000/simulator/scrapecreators/_faults",
         ] {
             assert!(!d.allows(foreign), "{foreign}");
         }
@@ -231,6 +283,24 @@ mod tests {
             serde_json::Value::Object(listed_headers(r#"{"content-type":"application/json"}"#)),
             json!({"Content-Type": ["application/json"]})
         );
+    }
+
+    #[test]
+    fn standalone_calls_anything_but_itself() {
+        let d = Destinations::any(&["http://127.0.0.1:8080".into()]);
+        assert!(d.allows("http://localhost:3000/api/webhook"));
+        assert!(d.allows("https://example.com/hook"));
+        assert!(d.allows("http://127.0.0.1:8080/not-the-api"));
+        for own in [
+            "http://127.0.0.1:8080/v2/publish/x",
+            "http://localhost:8080/v2/batch",
+            "http://[::1]:8080/v2",
+            "http://0.0.0.0:8080/x/../v2/dlq",
+        ] {
+            assert!(!d.allows(own), "{own}");
+        }
+        assert!(!d.allows("ftp://example.com/"));
+        assert!(!d.allows("http://user:pw@example.com/"));
     }
 
     #[test]

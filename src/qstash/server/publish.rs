@@ -4,7 +4,7 @@
 //! duplicate (by `Upstash-Deduplication-Id`, or by content with
 //! `Upstash-Content-Based-Deduplication`).
 
-use super::{error, DevServer};
+use super::{error, internal, DevServer};
 use crate::{
     db::{self, qstash::NewMessage},
     qstash::retry_delay::RetryDelay,
@@ -26,6 +26,22 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// QStash's default when `Upstash-Retries` is absent.
 pub(super) const DEFAULT_RETRIES: i64 = 3;
 const MAX_RETRIES: i64 = 100;
+/// Forwarded headers at most per message (and per callback).
+const MAX_FORWARDED: usize = 64;
+/// Headers that would change where or how a delivery travels (a `Host` a proxy routes by, framing),
+/// or carry a credential: never forwarded.
+const NOT_FORWARDED: [&str; 10] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "keep-alive",
+    "authorization",
+    "forwarded",
+    "proxy-authorization",
+];
 const PATH_PREFIX: &str = "/v2/publish/";
 
 /// How a callback (or failure callback) is itself delivered: `Upstash-Callback-Retries`, `-Delay`,
@@ -89,10 +105,7 @@ pub(super) async fn publish(State(server): State<DevServer>, request: Request) -
         Ok(db::qstash::Published::Deduplicated(id)) => {
             (StatusCode::ACCEPTED, Json(json!({ "messageId": id, "url": message.destination, "deduplicated": true }))).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "qstash-dev: failed to store a message");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        }
+        Err(e) => internal(e, "store a message"),
     }
 }
 
@@ -130,7 +143,8 @@ impl Options<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    /// Every option whose name starts with `prefix` (lower case), as (rest of the name, value).
+    /// Every option whose name starts with `prefix` (lower case), as (rest of the name, value), each
+    /// name once (the header's value wins over the query's).
     fn with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
         let headers = self.parts.headers.iter().filter_map(|(name, value)| {
             let rest = name.as_str().strip_prefix(prefix)?;
@@ -141,14 +155,8 @@ impl Options<'_> {
             let rest = lower.strip_prefix(prefix)?;
             Some((rest.to_string(), value.clone()))
         });
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (name, value) in headers.chain(query) {
-            // Without duplicates: the first (header) value of a name wins.
-            if !out.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-                out.push((name, value));
-            }
-        }
-        out
+        let mut seen = std::collections::HashSet::new();
+        headers.chain(query).filter(|(name, _)| seen.insert(name.to_ascii_lowercase())).collect()
     }
 }
 
@@ -176,13 +184,14 @@ fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publi
     if let Some(expr) = &retry_delay {
         RetryDelay::parse(expr)?;
     }
-    let timeout_ms =
-        options.get("upstash-timeout").map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).ok_or("invalid Upstash-Timeout")).transpose()?;
+    // Never longer than the server's own delivery timeout, which the delivery lease is built on.
+    let server_max = server.0.config.delivery_timeout.as_millis() as i64;
+    let timeout_ms = options
+        .get("upstash-timeout")
+        .map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).map(|ms| ms.min(server_max)).ok_or("invalid Upstash-Timeout"))
+        .transpose()?;
     let method = method(options.get("upstash-method"))?;
-    let mut forward = Map::new();
-    for (name, value) in options.with_prefix("upstash-forward-") {
-        forward.insert(name, json!(value));
-    }
+    let mut forward = forwarded(options.with_prefix("upstash-forward-"))?;
     if let Some(content_type) = options.get("content-type") {
         forward.insert("content-type".into(), json!(content_type));
     }
@@ -269,12 +278,29 @@ fn read_callback_options(options: &Options<'_>, prefix: &str) -> Result<Callback
     let delay_ms = get("delay").map(|raw| duration_ms(&raw).ok_or(format!("invalid {prefix}delay"))).transpose()?;
     let timeout_ms =
         get("timeout").map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).ok_or(format!("invalid {prefix}timeout"))).transpose()?;
-    let method = get("method").map(|m| method(Some(m))).transpose()?;
-    let mut forward = Map::new();
-    for (name, value) in options.with_prefix(&format!("{prefix}forward-")) {
-        forward.insert(name, json!(value));
+    // A callback is delivered when it is due, like any message; a delay past a year is a mistake.
+    if delay_ms.is_some_and(|ms| ms > 365 * 86_400_000) {
+        return Err(format!("invalid {prefix}delay"));
     }
+    let method = get("method").map(|m| method(Some(m))).transpose()?;
+    let forward = forwarded(options.with_prefix(&format!("{prefix}forward-")))?;
     Ok(CallbackOptions { retries, delay_ms, method, timeout_ms, forward })
+}
+
+/// The headers a delivery forwards, checked.
+fn forwarded(pairs: Vec<(String, String)>) -> Result<Map<String, Value>, String> {
+    if pairs.len() > MAX_FORWARDED {
+        return Err(format!("at most {MAX_FORWARDED} headers can be forwarded"));
+    }
+    let mut forward = Map::new();
+    for (name, value) in pairs {
+        let lower = name.to_ascii_lowercase();
+        if NOT_FORWARDED.contains(&lower.as_str()) || lower.starts_with("x-forwarded-") || lower.starts_with("proxy-") {
+            return Err(format!("the {name} header cannot be forwarded"));
+        }
+        forward.insert(lower, json!(value));
+    }
+    Ok(forward)
 }
 
 /// QStash's content-based deduplication id: the same destination, method, headers and body.

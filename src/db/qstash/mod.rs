@@ -1,7 +1,13 @@
 //! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
-//! ids and delivery events.
+//! ids, delivery events (`events`) and the dead-letter queue (`dlq`).
+
+pub mod dlq;
+pub mod events;
+pub mod filter;
 
 use super::{new_id, now_ms, Db};
+use filter::{bound, Bind, Columns, Filter, Sql};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct MessageRow {
@@ -34,7 +40,7 @@ pub struct MessageRow {
     pub failure_callback_options: Option<String>,
 }
 
-const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
+pub(super) const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
     failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
     callback_options, failure_callback_options";
 
@@ -103,7 +109,7 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
     Ok(Published::Created(id))
 }
 
-async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg: &NewMessage<'_>, now: i64) -> sqlx::Result<()> {
+pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg: &NewMessage<'_>, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
@@ -160,7 +166,7 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
 /// Takes the delivery lease of a message that is due, and returns it as leased; None if another
 /// worker has it or it is no longer due (delivered, cancelled or rescheduled meanwhile).
 pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<Option<MessageRow>> {
-    sqlx::query_as(&format!(
+    let leased: Option<MessageRow> = sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
          WHERE id = $2 AND state = 'pending' AND locked_until <= $3 AND not_before <= $3
          RETURNING {COLUMNS}"
@@ -169,35 +175,41 @@ pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<Opti
     .bind(id)
     .bind(now)
     .fetch_optional(db)
-    .await
+    .await?;
+    if leased.is_some() {
+        let mut conn = db.acquire().await?;
+        insert_event(&mut conn, id, "ACTIVE", None).await?;
+    }
+    Ok(leased)
 }
 
 /// One delivery attempt's outcome.
 pub struct Attempt<'a> {
-    event: &'static str,
     state: &'static str,
     status: i64,
     error: Option<&'a str>,
     /// When retrying: the next attempt's time.
     not_before: Option<i64>,
+    /// When QStash gives up: the dead-letter entry.
+    dlq: Option<dlq::NewDlqEntry<'a>>,
 }
 
 impl<'a> Attempt<'a> {
     pub fn delivered(status: u16) -> Self {
-        Attempt { event: "DELIVERED", state: "delivered", status: status.into(), error: None, not_before: None }
+        Attempt { state: "delivered", status: status.into(), error: None, not_before: None, dlq: None }
     }
 
-    pub fn failed(status: Option<u16>, error: &'a str) -> Self {
-        Attempt { event: "FAILED", state: "failed", status: status.map(i64::from).unwrap_or(0), error: Some(error), not_before: None }
+    pub fn failed(status: Option<u16>, error: &'a str, dlq: dlq::NewDlqEntry<'a>) -> Self {
+        Attempt { state: "failed", status: status.map(i64::from).unwrap_or(0), error: Some(error), not_before: None, dlq: Some(dlq) }
     }
 
     pub fn retry(status: Option<u16>, error: &'a str, not_before: i64) -> Self {
         Attempt {
-            event: "RETRY",
             state: "pending",
             status: status.map(i64::from).unwrap_or(0),
             error: Some(error),
             not_before: Some(not_before),
+            dlq: None,
         }
     }
 }
@@ -230,7 +242,19 @@ pub async fn record_attempt(db: &Db, id: &str, lease: i64, attempt: Attempt<'_>,
         tx.rollback().await?;
         return Ok(false);
     }
-    insert_event(&mut tx, id, attempt.event, attempt.error).await?;
+    let status = Some(attempt.status).filter(|s| *s > 0);
+    match (&attempt.dlq, attempt.not_before) {
+        (Some(entry), _) => {
+            insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
+            insert_event_with(&mut tx, id, "FAILED", attempt.error, status, None).await?;
+            dlq::insert(&mut tx, id, entry).await?;
+        }
+        (None, Some(next)) => {
+            insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
+            insert_event_with(&mut tx, id, "RETRY", attempt.error, status, Some(next)).await?;
+        }
+        (None, None) => insert_event_with(&mut tx, id, "DELIVERED", None, status, None).await?,
+    }
     for msg in follow_ups {
         let follow_up = format!("msg_{}", new_id());
         insert_message(&mut tx, &follow_up, msg, now).await?;
@@ -261,14 +285,83 @@ pub async fn cancel(db: &Db, id: &str) -> sqlx::Result<bool> {
     Ok(cancelled)
 }
 
+/// Pending messages matching `filter` (at most `limit`, oldest first), cancelled one by one as
+/// `cancel` does; how many were.
+pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<u64> {
+    let columns = Columns {
+        message_id: "id",
+        url: "destination",
+        label: "label",
+        caller_ip: "caller_ip",
+        time: "created_at",
+        dlq_id: None,
+        state: None,
+        response_status: None,
+    };
+    let mut sql = Sql::new("SELECT id FROM qstash_messages WHERE state = 'pending'");
+    sql.filter(filter, &columns).push(" ORDER BY created_at, id LIMIT ").bind(Bind::Int(limit));
+    let ids: Vec<(String,)> = bound!(sqlx::query_as::<_, (String,)>(&sql.text), &sql.binds).fetch_all(db).await?;
+    let mut cancelled = 0;
+    for (id,) in ids {
+        cancelled += cancel(db, &id).await? as u64;
+    }
+    Ok(cancelled)
+}
+
+/// Deletes what is older than `before` (unix ms) and done with: messages delivered, failed or
+/// cancelled (with their events and dead-letter entries), and expired deduplication ids.
+pub async fn prune(db: &Db, before: i64, dedup_before: i64) -> sqlx::Result<u64> {
+    let mut tx = db.begin().await?;
+    let old = "SELECT id FROM qstash_messages WHERE state <> 'pending' AND updated_at < $1";
+    let mut pruned = 0;
+    pruned += sqlx::query(&format!("DELETE FROM qstash_events WHERE message_id IN ({old})"))
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    pruned +=
+        sqlx::query(&format!("DELETE FROM qstash_dlq WHERE message_id IN ({old})")).bind(before).execute(&mut *tx).await?.rows_affected();
+    pruned += sqlx::query("DELETE FROM qstash_messages WHERE state <> 'pending' AND updated_at < $1")
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    pruned += sqlx::query("DELETE FROM qstash_dedup WHERE created_at < $1").bind(dedup_before).execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(pruned)
+}
+
+/// Event ids sort by time, then by a per-process sequence: events of one millisecond keep their order.
+fn new_event_id() -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
+    format!("{:013}{seq:06}{}", now_ms(), &new_id()[..8])
+}
+
 async fn insert_event(conn: &mut sqlx::AnyConnection, message_id: &str, state: &str, detail: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO qstash_events (id, message_id, state, detail, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(new_id())
-        .bind(message_id)
-        .bind(state)
-        .bind(detail)
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await?;
+    insert_event_with(conn, message_id, state, detail, None, None).await
+}
+
+async fn insert_event_with(
+    conn: &mut sqlx::AnyConnection,
+    message_id: &str,
+    state: &str,
+    detail: Option<&str>,
+    response_status: Option<i64>,
+    next_delivery: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO qstash_events (id, message_id, state, detail, created_at, response_status, next_delivery)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_event_id())
+    .bind(message_id)
+    .bind(state)
+    .bind(detail)
+    .bind(now_ms())
+    .bind(response_status)
+    .bind(next_delivery)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

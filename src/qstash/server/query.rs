@@ -1,0 +1,122 @@
+//! The query parameters (and JSON bodies) of QStash's list and bulk endpoints, as the SDKs send them:
+//! repeated keys for lists (`?messageIds=a&messageIds=b`), dates in unix ms, an opaque `cursor`, and
+//! for the Python SDK's bulk calls a JSON body (`{"messageIds": [...]}`, `{"dlqIds": [...]}`).
+
+use super::percent_decode;
+use crate::db::qstash::filter::Filter;
+use serde::Deserialize;
+
+/// The decoded `name=value` pairs of a query string.
+pub fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+/// A page request: where to start (`cursor`, an offset this server issued) and how many.
+#[derive(Debug, PartialEq)]
+pub struct Page {
+    pub offset: i64,
+    pub count: i64,
+}
+
+/// The first value of `name`.
+pub fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+}
+
+/// `count` (default `default`, at most `max`) and `cursor`.
+pub fn page(pairs: &[(String, String)], default: i64, max: i64) -> Result<Page, String> {
+    let count = match first(pairs, "count") {
+        None => default,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or("count must be a positive whole number")?.min(max),
+    };
+    let offset = match first(pairs, "cursor") {
+        None => 0,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or("invalid cursor")?,
+    };
+    Ok(Page { offset, count })
+}
+
+/// The filter of a list or bulk call. `IN_PROGRESS` stands for the states of a message still being
+/// tried; `CANCELLED` (the docs' spelling) is QStash's `CANCELED`.
+pub fn filter(pairs: &[(String, String)]) -> Result<Filter, String> {
+    let mut filter = Filter::default();
+    let number = |name: &str, raw: &str| raw.parse::<i64>().map_err(|_| format!("{name} must be a number"));
+    for (name, value) in pairs {
+        if value.is_empty() {
+            continue;
+        }
+        match name.as_str() {
+            "messageId" | "messageIds" => filter.message_ids.push(value.clone()),
+            "dlqId" | "dlqIds" => filter.dlq_ids.push(value.clone()),
+            "url" => filter.url = Some(value.clone()),
+            "label" => filter.label = Some(value.clone()),
+            "callerIp" | "callerIP" => filter.caller_ip = Some(value.clone()),
+            "fromDate" => filter.from_ms = Some(number(name, value)?),
+            "toDate" => filter.to_ms = Some(number(name, value)?),
+            "responseStatus" => filter.response_status = Some(number(name, value)?),
+            "state" => match value.as_str() {
+                "IN_PROGRESS" => filter.states.extend(["ACTIVE", "RETRY", "ERROR"].map(String::from)),
+                "CANCELLED" => filter.states.push("CANCELED".into()),
+                "CREATED" | "ACTIVE" | "RETRY" | "ERROR" | "DELIVERED" | "FAILED" | "CANCEL_REQUESTED" | "CANCELED" => {
+                    filter.states.push(value.clone())
+                }
+                _ => return Err(format!("unknown state {value}")),
+            },
+            // Kept by QStash, not (yet) by this server: nothing of its own matches them.
+            "topicName" | "urlGroup" | "scheduleId" | "queueName" | "flowControlKey" | "endpointName" => filter.matches_nothing = true,
+            _ => {}
+        }
+    }
+    Ok(filter)
+}
+
+/// The Python SDK's bulk body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkBody {
+    #[serde(default)]
+    pub message_ids: Vec<String>,
+    #[serde(default)]
+    pub dlq_ids: Vec<String>,
+}
+
+/// A bulk call's body, when it has one; an unreadable one is an error, an empty one is none.
+pub fn bulk_body(body: &[u8]) -> Result<BulkBody, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(BulkBody::default());
+    }
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_sdks_query_forms() {
+        let q = pairs(Some("messageIds=a&messageIds=b&url=https%3A%2F%2Fx.example%2Fy&fromDate=5&state=IN_PROGRESS&count=20&cursor=40"));
+        let f = filter(&q).unwrap();
+        assert_eq!(f.message_ids, vec!["a", "b"]);
+        assert_eq!(f.url.as_deref(), Some("https://x.example/y"));
+        assert_eq!(f.from_ms, Some(5));
+        assert_eq!(f.states, vec!["ACTIVE", "RETRY", "ERROR"]);
+        assert_eq!(page(&q, 100, 100).unwrap(), Page { offset: 40, count: 20 });
+        assert_eq!(page(&pairs(Some("count=5000")), 100, 1000).unwrap().count, 1000);
+        assert!(page(&pairs(Some("count=-1")), 100, 100).is_err());
+        assert!(filter(&pairs(Some("state=CANCELLED"))).unwrap().states == vec!["CANCELED"]);
+        assert!(filter(&pairs(Some("state=LOST"))).is_err());
+        assert!(filter(&pairs(Some("fromDate=yesterday"))).is_err());
+        assert!(filter(&pairs(Some("queueName=q"))).unwrap().matches_nothing);
+        assert_eq!(bulk_body(br#"{"dlqIds":["1-a"]}"#).unwrap().dlq_ids, vec!["1-a"]);
+        assert!(bulk_body(b"  ").unwrap().message_ids.is_empty());
+        assert!(bulk_body(b"nope").is_err());
+    }
+}

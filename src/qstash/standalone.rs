@@ -1,0 +1,132 @@
+//! `scout qstash-dev`: the embedded QStash-compatible server on its own, for any app that uses QStash
+//! (the official SDKs work against it unchanged), offline. Upstash's own dev server is a download that
+//! cannot be installed here; this one is the same binary as Scout. It delivers to any http(s) URL, keeps
+//! its messages in its own database, and prints what to put in the app's environment.
+
+use super::server::{Destinations, DevServer};
+use crate::config::{Config, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN};
+use anyhow::Context;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The port Upstash's dev server (and the JS SDK's dev mode) uses.
+pub const DEFAULT_PORT: u16 = 8080;
+
+#[derive(Clone, Debug)]
+pub struct StandaloneConfig {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub token: String,
+    pub current_key: String,
+    pub next_key: String,
+    /// Delivery timeout, backoff scale, poll interval, dedup window and retention (`QSTASH_DEV_*`).
+    pub server: crate::config::DevQstashConfig,
+}
+
+pub const USAGE: &str = "usage: scout qstash-dev [--port 8080] [--host 127.0.0.1] [--database sqlite:data/qstash-dev.db]
+  A QStash-compatible server for local development and tests; the official SDKs work against it.
+  QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY default to Upstash's dev values,
+  which are public: listening beyond loopback needs your own QSTASH_TOKEN.";
+
+impl StandaloneConfig {
+    /// From the command line after `qstash-dev` and a name → value lookup (the environment).
+    pub fn from_args(args: &[String], get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut port = DEFAULT_PORT;
+        let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut database_url = "sqlite:data/qstash-dev.db".to_string();
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            let mut value = |name: &str| rest.next().cloned().with_context(|| format!("{name} needs a value\n{USAGE}"));
+            match arg.as_str() {
+                "--port" | "-p" => port = value("--port")?.parse().with_context(|| format!("--port must be a port number\n{USAGE}"))?,
+                "--host" => host = value("--host")?.parse().with_context(|| format!("--host must be an IP address\n{USAGE}"))?,
+                "--database" => database_url = value("--database")?,
+                "--help" | "-h" => anyhow::bail!("{USAGE}"),
+                other => anyhow::bail!("unknown argument {other}\n{USAGE}"),
+            }
+        }
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            anyhow::bail!("--database must be a sqlite: or postgres:// URL");
+        }
+        let token = get("QSTASH_TOKEN");
+        // Upstash's dev token is public: on a network, it would let anyone make this host call anything.
+        if !host.is_loopback() && token.is_none() {
+            anyhow::bail!("listening on {host} (beyond this machine) needs QSTASH_TOKEN: the default dev token is public");
+        }
+        // The same QSTASH_DEV_* settings the embedded server reads.
+        let server = Config::from_lookup(|name| if name.starts_with("QSTASH_DEV_") { get(name) } else { None })
+            .context("Invalid QSTASH_DEV_* setting")?
+            .dev_qstash;
+        Ok(Self {
+            addr: SocketAddr::new(host, port),
+            database_url,
+            token: token.unwrap_or_else(|| DEV_QSTASH_TOKEN.into()),
+            current_key: get("QSTASH_CURRENT_SIGNING_KEY").unwrap_or_else(|| DEV_CURRENT_SIGNING_KEY.into()),
+            next_key: get("QSTASH_NEXT_SIGNING_KEY").unwrap_or_else(|| DEV_NEXT_SIGNING_KEY.into()),
+            server: crate::config::DevQstashConfig { enabled: true, ..server },
+        })
+    }
+}
+
+/// A bound standalone server, ready to run (tests bind port 0 and read the port).
+pub struct Standalone {
+    listener: tokio::net::TcpListener,
+    server: DevServer,
+    config: StandaloneConfig,
+}
+
+impl Standalone {
+    pub async fn build(config: StandaloneConfig) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.addr).await.with_context(|| format!("Failed to listen on {}", config.addr))?;
+        let local = listener.local_addr().context("Failed to read the bound address")?;
+        let db = crate::db::connect(&config.database_url).await?;
+        let own = vec![format!("http://{local}"), format!("http://127.0.0.1:{}", local.port())];
+        let server =
+            DevServer::new(db, config.server.clone(), &config.token, &config.current_key, &config.next_key, Destinations::any(&own));
+        Ok(Self { listener, server, config })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves the QStash API and delivers messages until the process ends.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let url = format!("http://{}", self.listener.local_addr().context("Failed to read the bound address")?);
+        tracing::info!(url = %url, database = %self.config.database_url, "QStash dev server is listening");
+        println!(
+            "QStash dev server: set these in your app's environment\n  QSTASH_URL={url}\n  QSTASH_TOKEN={}\n  QSTASH_CURRENT_SIGNING_KEY={}\n  QSTASH_NEXT_SIGNING_KEY={}",
+            self.config.token, self.config.current_key, self.config.next_key
+        );
+        tokio::spawn(self.server.clone().run_delivery_loop());
+        let router = self.server.router::<()>();
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.context("HTTP server failed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn reads_its_command_line() {
+        let c = StandaloneConfig::from_args(&[], |_| None).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!((c.token.as_str(), c.current_key.as_str()), (DEV_QSTASH_TOKEN, DEV_CURRENT_SIGNING_KEY));
+        let c = StandaloneConfig::from_args(&args(&["--port", "9000", "--database", "sqlite:/tmp/q.db"]), |_| None).unwrap();
+        assert_eq!((c.addr.port(), c.database_url.as_str()), (9000, "sqlite:/tmp/q.db"));
+        for bad in [&["--port", "x"][..], &["--port"], &["--verbose"], &["--database", "mysql://x"], &["--help"]] {
+            assert!(StandaloneConfig::from_args(&args(bad), |_| None).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_public_dev_token_stays_on_this_machine() {
+        assert!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), |_| None).is_err());
+        let own_token = |name: &str| (name == "QSTASH_TOKEN").then(|| "secret".to_string());
+        assert_eq!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), own_token).unwrap().token, "secret");
+    }
+}

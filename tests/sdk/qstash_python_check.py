@@ -1,0 +1,74 @@
+"""The official Python QStash SDK (`qstash` on PyPI) against Scout's embedded QStash server.
+
+Run by the integration test `qstash_sdks::the_official_python_sdk_works_against_the_embedded_server`,
+which starts the app and passes where it is (QSTASH_URL, QSTASH_TOKEN, APP_URL), a message it made fail
+(FAILED_URL), and a signature Scout made (SIGNATURE, SIGNED_BODY, SIGNED_URL, CURRENT_KEY, NEXT_KEY).
+Any SDK exception or failed check exits non-zero.
+"""
+
+import os
+
+from qstash import QStash, Receiver
+from qstash.log import LogState
+
+env = os.environ
+app = env["APP_URL"]
+client = QStash(env["QSTASH_TOKEN"], base_url=env["QSTASH_URL"], retry=False)
+target = f"{app}/healthz"
+
+# Publish with options, then read the message back as the SDK parses it.
+published = client.message.publish_json(
+    url=target,
+    body={"hello": "world"},
+    delay="1h",
+    retries=2,
+    retry_delay="1000 * retried",
+    headers={"X-Py-Test": "1"},
+    label="py",
+    timeout="10s",
+)
+message = client.message.get(published.message_id)
+assert message.url == target, message
+assert message.max_retries == 2 and message.method == "POST", message
+assert message.body == '{"hello": "world"}', message.body
+assert message.retry_delay_expression == "1000 * retried", message
+assert message.headers["X-Py-Test"] == ["1"], message.headers
+assert message.not_before > message.created_at, message
+
+# Deduplication, by id and by content.
+first = client.message.publish_json(url=target, body={"n": 1}, deduplication_id="py-dedup", delay="1h")
+again = client.message.publish_json(url=target, body={"n": 1}, deduplication_id="py-dedup", delay="1h")
+assert again.deduplicated and again.message_id == first.message_id, again
+by_content = client.message.publish_json(url=target, body={"n": 2}, content_based_deduplication=True, delay="1h")
+same = client.message.publish_json(url=target, body={"n": 2}, content_based_deduplication=True, delay="1h")
+assert same.deduplicated and same.message_id == by_content.message_id, same
+
+# Cancel one, several, then all that are left.
+client.message.cancel(published.message_id)
+assert client.message.cancel_many([first.message_id]) == 1
+assert client.message.cancel_all() >= 1
+
+# The message that failed is in the DLQ, with the destination's answer.
+dlq = client.dlq.list()
+entries = [m for m in dlq.messages if m.url == env["FAILED_URL"]]
+assert len(entries) == 1, dlq
+entry = entries[0]
+assert entry.response_status == 400 and entry.dlq_id, entry
+assert client.dlq.get(entry.dlq_id).message_id == entry.message_id
+client.dlq.delete(entry.dlq_id)
+assert all(m.dlq_id != entry.dlq_id for m in client.dlq.list().messages)
+
+# The log: every state parses, and a message's history is there.
+logs = client.log.list()
+assert {LogState.CREATED, LogState.CANCELED, LogState.FAILED} <= {log.state for log in logs.logs}, logs
+history = client.log.list(filter={"message_id": published.message_id}).logs
+assert [log.state for log in history] == [LogState.CANCELED, LogState.CANCEL_REQUESTED, LogState.CREATED], history
+
+# Keys, and a signature Scout's embedded server makes, verified by the SDK's receiver.
+keys = client.signing_key.get()
+assert keys.current == env["CURRENT_KEY"] and keys.next == env["NEXT_KEY"], keys
+Receiver(current_signing_key=keys.current, next_signing_key=keys.next).verify(
+    signature=env["SIGNATURE"], body=env["SIGNED_BODY"], url=env["SIGNED_URL"]
+)
+
+print("python sdk ok")
