@@ -28,11 +28,15 @@ QSTASH_PY_VENV := $(HOME)/.cache/scout/qstash-py-$(QSTASH_PY_VERSION)
 # shared by several checkouts can never pair one checkout's binary with another's wasm.
 SERVER_BIN := target/scout
 
-.PHONY: run test setup tools node-deps chromium postgres python-sdk build release test-unit test-integration test-e2e bench
+.PHONY: run test setup tools node-deps chromium postgres python-sdk build release test-unit test-integration test-e2e bench qstash-dev
 
 run: setup build
 	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
 	exec ./$(SERVER_BIN)
+
+# Only the QStash-compatible server, for other local apps (as Upstash's CLI: QSTASH_DEV_PORT, default 8080).
+qstash-dev: setup build
+	exec ./$(SERVER_BIN) qstash-dev
 
 test: setup chromium postgres python-sdk
 	$(MAKE) --no-print-directory test-unit test-integration build test-e2e
@@ -112,7 +116,8 @@ test-e2e:
 
 # Times a 5,000-creator TikTok job and one run of each other kind (YouTube and Instagram keywords,
 # similar searches on each platform, TikTok through Apify) on the default (realistic) simulator
-# latency with the optimised build; prints floor, wall time and ratio for each.
+# latency with the optimised build; prints floor, wall time and ratio for each. Then the QStash-compatible
+# server's publishes and signed deliveries per second (benches/qstash_throughput.rs).
 bench: release
 	scripts/bench-job.sh tiktok 5000 "home workout"
 	scripts/bench-job.sh youtube 1000 "trail running"
@@ -121,3 +126,4 @@ bench: release
 	scripts/bench-job.sh tiktok 1000 @maya.pilates7
 	scripts/bench-job.sh youtube 1000 @maya.pilates7
 	SCOUT_TIKTOK_PROVIDER=apify scripts/bench-job.sh tiktok 1000 "home workout"
+	cargo bench --bench qstash_throughput --no-default-features --features ssr -- 5000 32

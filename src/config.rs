@@ -140,13 +140,27 @@ impl Config {
             (None, None) => None,
         };
         let embedded = qstash_url.is_none();
+        // The embedded server's identity has its own names (QSTASH_DEV_*), defaulting to Upstash's
+        // public dev identity; QSTASH_* name real QStash's.
+        let identity =
+            |real: &str, dev: &str, default: &str| if embedded { get(dev) } else { get(real) }.unwrap_or_else(|| default.to_string());
         let qstash = QstashConfig {
-            token: get("QSTASH_TOKEN").unwrap_or_else(|| DEV_QSTASH_TOKEN.into()),
-            current_signing_key: get("QSTASH_CURRENT_SIGNING_KEY").unwrap_or_else(|| DEV_CURRENT_SIGNING_KEY.into()),
-            next_signing_key: get("QSTASH_NEXT_SIGNING_KEY").unwrap_or_else(|| DEV_NEXT_SIGNING_KEY.into()),
+            token: identity("QSTASH_TOKEN", "QSTASH_DEV_TOKEN", DEV_QSTASH_TOKEN),
+            current_signing_key: identity("QSTASH_CURRENT_SIGNING_KEY", "QSTASH_DEV_CURRENT_SIGNING_KEY", DEV_CURRENT_SIGNING_KEY),
+            next_signing_key: identity("QSTASH_NEXT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY", DEV_NEXT_SIGNING_KEY),
             retries: parse_or(&get, "SCOUT_STEP_RETRIES", 3)?,
             url: qstash_url,
         };
+        if embedded {
+            for name in ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
+                if get(name).is_some() {
+                    return Err(invalid(
+                        name,
+                        "is real QStash's key, but QSTASH_TOKEN is not set; set QSTASH_TOKEN for real QStash, or QSTASH_DEV_CURRENT_SIGNING_KEY / QSTASH_DEV_NEXT_SIGNING_KEY for the embedded server",
+                    ));
+                }
+            }
+        }
         // With real QStash the dev identity is public knowledge: accepting it would let anyone forge
         // deliveries, so the token and both signing keys must be given. And QStash must be able to
         // call Scout: a loopback address would be published and never delivered.
@@ -156,11 +170,12 @@ impl Config {
                     return Err(invalid(name, "is required with real QStash (QSTASH_URL or QSTASH_TOKEN set)"));
                 }
             }
-            // (A QStash on this machine, such as `scout qstash-dev`, can call a loopback address.)
-            let qstash_is_local = qstash.url.as_deref().is_some_and(is_loopback_url);
+            // Upstash in the cloud can never call a loopback address (a QStash on this machine or a
+            // network of one's own, such as a `scout qstash-dev`, can).
+            let upstash = qstash.url.as_deref().is_some_and(is_upstash_url);
             match &public_url {
                 None => return Err(invalid("PUBLIC_URL", "is required with real QStash: the address QStash calls Scout back on")),
-                Some(url) if is_loopback_url(url) && !qstash_is_local => {
+                Some(url) if is_loopback_url(url) && upstash => {
                     return Err(invalid("PUBLIC_URL", "must be reachable from the internet with real QStash, not a loopback address"))
                 }
                 Some(_) => {}
@@ -256,6 +271,14 @@ impl Config {
 /// Where real QStash is when only its token is given (the official SDKs' default).
 pub const UPSTASH_QSTASH_URL: &str = "https://qstash.upstash.io";
 
+/// Whether a base URL is Upstash's QStash (`qstash.upstash.io`, regional `qstash-….upstash.io`).
+fn is_upstash_url(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.to_ascii_lowercase()))
+        .is_some_and(|h| h == "upstash.io" || h.ends_with(".upstash.io"))
+}
+
 /// Whether a base URL names this machine (QStash in the cloud could never call it).
 fn is_loopback_url(url: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(url) else { return false };
@@ -338,6 +361,14 @@ mod tests {
         assert!(
             config(&[keys[0], keys[1], keys[2], ("QSTASH_URL", "http://127.0.0.1:8080"), ("PUBLIC_URL", "http://127.0.0.1:3000")]).is_ok()
         );
+        let regional = ("QSTASH_URL", "https://qstash-eu-central-1.upstash.io");
+        assert!(config(&[keys[0], keys[1], keys[2], regional, ("PUBLIC_URL", "http://localhost:3000")]).is_err());
+        // The embedded server has its own identity names; real QStash's keys alone are a mistake.
+        let dev =
+            config(&[("QSTASH_DEV_TOKEN", "t"), ("QSTASH_DEV_CURRENT_SIGNING_KEY", "sig_c"), ("QSTASH_DEV_NEXT_SIGNING_KEY", "sig_n")])
+                .unwrap();
+        assert_eq!((dev.qstash.token.as_str(), dev.qstash.current_signing_key.as_str(), dev.dev_qstash.enabled), ("t", "sig_c", true));
+        assert!(config(&[("QSTASH_CURRENT_SIGNING_KEY", "sig_a")]).is_err());
         for scale in ["inf", "NaN", "-1"] {
             assert!(config(&[("QSTASH_DEV_BACKOFF_SCALE", scale)]).is_err(), "{scale}");
         }

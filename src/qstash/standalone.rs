@@ -24,15 +24,20 @@ pub struct StandaloneConfig {
 
 pub const USAGE: &str = "usage: scout qstash-dev [--port 8080] [--host 127.0.0.1] [--database sqlite:data/qstash-dev.db]
   A QStash-compatible server for local development and tests; the official SDKs work against it.
-  QSTASH_TOKEN, QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY default to Upstash's dev values,
-  which are public: listening beyond loopback needs your own QSTASH_TOKEN.";
+  --port defaults to QSTASH_DEV_PORT (8080), --database to DATABASE_URL (else a SQLite file under data/).
+  QSTASH_DEV_TOKEN, QSTASH_DEV_CURRENT_SIGNING_KEY and QSTASH_DEV_NEXT_SIGNING_KEY default to Upstash's
+  public dev identity, which is refused beyond loopback: set all three to listen elsewhere.";
 
 impl StandaloneConfig {
     /// From the command line after `qstash-dev` and a name → value lookup (the environment).
     pub fn from_args(args: &[String], get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let mut port = DEFAULT_PORT;
+        let mut port = match get("QSTASH_DEV_PORT") {
+            Some(raw) => raw.trim().parse().context("QSTASH_DEV_PORT must be a port number")?,
+            None => DEFAULT_PORT,
+        };
         let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut database_url = "sqlite:data/qstash-dev.db".to_string();
+        // Its own database: never the app's unless DATABASE_URL is given for it.
+        let mut database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/qstash-dev.db".to_string());
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
             let mut value = |name: &str| rest.next().cloned().with_context(|| format!("{name} needs a value\n{USAGE}"));
@@ -47,10 +52,16 @@ impl StandaloneConfig {
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             anyhow::bail!("--database must be a sqlite: or postgres:// URL");
         }
-        let token = get("QSTASH_TOKEN");
-        // Upstash's dev token is public: on a network, it would let anyone make this host call anything.
-        if !host.is_loopback() && token.is_none() {
-            anyhow::bail!("listening on {host} (beyond this machine) needs QSTASH_TOKEN: the default dev token is public");
+        let token = get("QSTASH_DEV_TOKEN").unwrap_or_else(|| DEV_QSTASH_TOKEN.into());
+        let current_key = get("QSTASH_DEV_CURRENT_SIGNING_KEY").unwrap_or_else(|| DEV_CURRENT_SIGNING_KEY.into());
+        let next_key = get("QSTASH_DEV_NEXT_SIGNING_KEY").unwrap_or_else(|| DEV_NEXT_SIGNING_KEY.into());
+        // Upstash's dev identity is public: on a network, its token would let anyone make this host
+        // call anything, and its keys let anyone forge deliveries.
+        let public = token == DEV_QSTASH_TOKEN || current_key == DEV_CURRENT_SIGNING_KEY || next_key == DEV_NEXT_SIGNING_KEY;
+        if !host.is_loopback() && public {
+            anyhow::bail!(
+                "listening on {host} (beyond this machine) needs an identity of your own: set QSTASH_DEV_TOKEN, QSTASH_DEV_CURRENT_SIGNING_KEY and QSTASH_DEV_NEXT_SIGNING_KEY (the defaults are public)"
+            );
         }
         // The same QSTASH_DEV_* settings the embedded server reads.
         let server = Config::from_lookup(|name| if name.starts_with("QSTASH_DEV_") { get(name) } else { None })
@@ -59,9 +70,9 @@ impl StandaloneConfig {
         Ok(Self {
             addr: SocketAddr::new(host, port),
             database_url,
-            token: token.unwrap_or_else(|| DEV_QSTASH_TOKEN.into()),
-            current_key: get("QSTASH_CURRENT_SIGNING_KEY").unwrap_or_else(|| DEV_CURRENT_SIGNING_KEY.into()),
-            next_key: get("QSTASH_NEXT_SIGNING_KEY").unwrap_or_else(|| DEV_NEXT_SIGNING_KEY.into()),
+            token,
+            current_key,
+            next_key,
             server: crate::config::DevQstashConfig { enabled: true, ..server },
         })
     }
@@ -126,7 +137,21 @@ mod tests {
     #[test]
     fn the_public_dev_token_stays_on_this_machine() {
         assert!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), |_| None).is_err());
-        let own_token = |name: &str| (name == "QSTASH_TOKEN").then(|| "secret".to_string());
-        assert_eq!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), own_token).unwrap().token, "secret");
+        let only_token = |name: &str| (name == "QSTASH_DEV_TOKEN").then(|| "secret".to_string());
+        assert!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), only_token).is_err(), "the public keys too");
+        let own = |name: &str| match name {
+            "QSTASH_DEV_TOKEN" => Some("secret".to_string()),
+            "QSTASH_DEV_CURRENT_SIGNING_KEY" => Some("sig_own_c".to_string()),
+            "QSTASH_DEV_NEXT_SIGNING_KEY" => Some("sig_own_n".to_string()),
+            _ => None,
+        };
+        assert_eq!(StandaloneConfig::from_args(&args(&["--host", "0.0.0.0"]), own).unwrap().token, "secret");
+        let env = |name: &str| match name {
+            "QSTASH_DEV_PORT" => Some("9100".to_string()),
+            "DATABASE_URL" => Some("sqlite:/tmp/own.db".to_string()),
+            _ => None,
+        };
+        let c = StandaloneConfig::from_args(&[], env).unwrap();
+        assert_eq!((c.addr.port(), c.database_url.as_str()), (9100, "sqlite:/tmp/own.db"));
     }
 }
