@@ -60,6 +60,9 @@ pub struct DevQstashConfig {
     pub dedup_window: Duration,
     /// How long finished messages, their events and DLQ entries are kept (`QSTASH_DEV_RETENTION_DAYS`).
     pub retention: Duration,
+    /// Deliveries in flight at once (`QSTASH_DEV_DELIVERY_SLOTS`; 16 in the app, whose own webhook
+    /// takes them, 64 for `scout qstash-dev`).
+    pub delivery_slots: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -188,6 +191,7 @@ impl Config {
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
             retention: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_RETENTION_DAYS", 7)?.clamp(1, 3650) * 86_400),
+            delivery_slots: parse_or::<usize>(&get, "QSTASH_DEV_DELIVERY_SLOTS", 16)?.clamp(1, 1024),
         };
         if !(dev_qstash.backoff_scale.is_finite() && dev_qstash.backoff_scale >= 0.0) {
             return Err(invalid("QSTASH_DEV_BACKOFF_SCALE", "must be a number of 0 or more"));

@@ -8,6 +8,9 @@ use crate::config::{Config, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_Q
 use anyhow::Context;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+/// Deliveries in flight by default when the server runs on its own.
+const STANDALONE_DELIVERY_SLOTS: usize = 64;
+
 /// The port Upstash's dev server (and the JS SDK's dev mode) uses.
 pub const DEFAULT_PORT: u16 = 8080;
 
@@ -64,9 +67,13 @@ impl StandaloneConfig {
             );
         }
         // The same QSTASH_DEV_* settings the embedded server reads.
-        let server = Config::from_lookup(|name| if name.starts_with("QSTASH_DEV_") { get(name) } else { None })
+        let mut server = Config::from_lookup(|name| if name.starts_with("QSTASH_DEV_") { get(name) } else { None })
             .context("Invalid QSTASH_DEV_* setting")?
             .dev_qstash;
+        // Nothing else runs here: more deliveries in flight (and so more outcomes per commit).
+        if get("QSTASH_DEV_DELIVERY_SLOTS").is_none() {
+            server.delivery_slots = STANDALONE_DELIVERY_SLOTS;
+        }
         Ok(Self {
             addr: SocketAddr::new(host, port),
             database_url,

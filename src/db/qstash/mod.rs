@@ -142,18 +142,6 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM qstash_messages WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
-/// Pending messages that are due and not leased by a delivery in progress.
-pub async fn due(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM qstash_messages WHERE state = 'pending' AND not_before <= $1 AND locked_until <= $1
-         ORDER BY not_before LIMIT $2"
-    ))
-    .bind(now)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
 /// When the next pending message becomes due (to sleep exactly that long).
 pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
     let row: (Option<i64>,) =
@@ -163,23 +151,28 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
     Ok(row.0)
 }
 
-/// Takes the delivery lease of a message that is due, and returns it as leased; None if another
-/// worker has it or it is no longer due (delivered, cancelled or rescheduled meanwhile).
-pub async fn lease(db: &Db, id: &str, now: i64, until: i64) -> sqlx::Result<Option<MessageRow>> {
-    let leased: Option<MessageRow> = sqlx::query_as(&format!(
+/// Takes the delivery lease (until `until`) of up to `limit` messages that are due and not leased,
+/// oldest due first, and records them `ACTIVE`, in one transaction; returns them as leased. The
+/// conditions are checked again on the rows themselves, so two instances racing for the same rows
+/// (PostgreSQL re-checks a row another transaction just updated) never both get one.
+pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+    let mut tx = db.begin().await?;
+    let leased: Vec<MessageRow> = sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
-         WHERE id = $2 AND state = 'pending' AND locked_until <= $3 AND not_before <= $3
+         WHERE id IN (SELECT id FROM qstash_messages WHERE state = 'pending' AND not_before <= $2 AND locked_until <= $2
+                      ORDER BY not_before LIMIT $3)
+           AND state = 'pending' AND not_before <= $2 AND locked_until <= $2
          RETURNING {COLUMNS}"
     ))
     .bind(until)
-    .bind(id)
     .bind(now)
-    .fetch_optional(db)
+    .bind(limit)
+    .fetch_all(&mut *tx)
     .await?;
-    if leased.is_some() {
-        let mut conn = db.acquire().await?;
-        insert_event(&mut conn, id, "ACTIVE", None).await?;
+    for msg in &leased {
+        insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
     }
+    tx.commit().await?;
     Ok(leased)
 }
 
@@ -214,54 +207,69 @@ impl<'a> Attempt<'a> {
     }
 }
 
-/// Records an attempt's outcome and stores the messages it triggers (callbacks), in one transaction,
-/// only while the attempt's lease (`locked_until`) still holds; false (and nothing changed) when the
-/// lease was lost to another delivery.
-pub async fn record_attempt(db: &Db, id: &str, lease: i64, attempt: Attempt<'_>, follow_ups: &[NewMessage<'_>]) -> sqlx::Result<bool> {
+/// One attempt to record: the message, the lease it was delivered under, its outcome, and the
+/// messages it triggers (callbacks).
+pub struct AttemptRecord<'a> {
+    pub id: &'a str,
+    pub lease: i64,
+    pub attempt: Attempt<'a>,
+    pub follow_ups: Vec<NewMessage<'a>>,
+}
+
+/// Records attempts' outcomes with the messages they trigger, all in one transaction (deliveries
+/// finish together; one commit for all of them is what lets SQLite keep up). Each is recorded only
+/// while its lease (`locked_until`) still holds: per record, false (and nothing of it written) when
+/// the lease was lost to another delivery.
+pub async fn record_attempts(db: &Db, records: &[AttemptRecord<'_>]) -> sqlx::Result<Vec<bool>> {
     let now = now_ms();
-    let retried = if attempt.not_before.is_some() { 1 } else { 0 };
     let mut tx = db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE qstash_messages SET state = $1, last_status = $2, last_error = $3, retried = retried + $4,
-            not_before = COALESCE($5, not_before), locked_until = 0, updated_at = $6
-         WHERE id = $7 AND state = 'pending' AND locked_until = $8",
-    )
-    .bind(attempt.state)
-    .bind(attempt.status)
-    .bind(attempt.error)
-    .bind(retried)
-    .bind(attempt.not_before)
-    .bind(now)
-    .bind(id)
-    .bind(lease)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !updated {
-        tx.rollback().await?;
-        return Ok(false);
-    }
-    let status = Some(attempt.status).filter(|s| *s > 0);
-    match (&attempt.dlq, attempt.not_before) {
-        (Some(entry), _) => {
-            insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
-            insert_event_with(&mut tx, id, "FAILED", attempt.error, status, None).await?;
-            dlq::insert(&mut tx, id, entry).await?;
+    let mut recorded = Vec::with_capacity(records.len());
+    for record in records {
+        let attempt = &record.attempt;
+        let retried = if attempt.not_before.is_some() { 1 } else { 0 };
+        let updated = sqlx::query(
+            "UPDATE qstash_messages SET state = $1, last_status = $2, last_error = $3, retried = retried + $4,
+                not_before = COALESCE($5, not_before), locked_until = 0, updated_at = $6
+             WHERE id = $7 AND state = 'pending' AND locked_until = $8",
+        )
+        .bind(attempt.state)
+        .bind(attempt.status)
+        .bind(attempt.error)
+        .bind(retried)
+        .bind(attempt.not_before)
+        .bind(now)
+        .bind(record.id)
+        .bind(record.lease)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        recorded.push(updated);
+        if !updated {
+            continue;
         }
-        (None, Some(next)) => {
-            insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
-            insert_event_with(&mut tx, id, "RETRY", attempt.error, status, Some(next)).await?;
+        let id = record.id;
+        let status = Some(attempt.status).filter(|s| *s > 0);
+        match (&attempt.dlq, attempt.not_before) {
+            (Some(entry), _) => {
+                insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
+                insert_event_with(&mut tx, id, "FAILED", attempt.error, status, None).await?;
+                dlq::insert(&mut tx, id, entry).await?;
+            }
+            (None, Some(next)) => {
+                insert_event_with(&mut tx, id, "ERROR", attempt.error, status, None).await?;
+                insert_event_with(&mut tx, id, "RETRY", attempt.error, status, Some(next)).await?;
+            }
+            (None, None) => insert_event_with(&mut tx, id, "DELIVERED", None, status, None).await?,
         }
-        (None, None) => insert_event_with(&mut tx, id, "DELIVERED", None, status, None).await?,
-    }
-    for msg in follow_ups {
-        let follow_up = format!("msg_{}", new_id());
-        insert_message(&mut tx, &follow_up, msg, now).await?;
-        insert_event(&mut tx, &follow_up, "CREATED", None).await?;
+        for msg in &record.follow_ups {
+            let follow_up = format!("msg_{}", new_id());
+            insert_message(&mut tx, &follow_up, msg, now).await?;
+            insert_event(&mut tx, &follow_up, "CREATED", None).await?;
+        }
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(recorded)
 }
 
 /// Cancels a message not yet delivered (a delivery in flight then records nothing); false when it is

@@ -9,7 +9,7 @@ use crate::{
         self,
         qstash::{
             dlq::{new_dlq_id, NewDlqEntry},
-            Attempt, MessageRow, NewMessage,
+            Attempt, AttemptRecord, MessageRow, NewMessage,
         },
     },
     qstash::{retry_backoff as backoff, retry_delay::RetryDelay, signing::sign},
@@ -17,6 +17,7 @@ use crate::{
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 /// How long a delivery may outlive its timeout before its lease lapses and another instance may
 /// deliver the message again.
@@ -24,6 +25,9 @@ const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// The part of a destination's answer kept (for callbacks, the DLQ and `lastError`).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Messages leased per transaction at most.
+const LEASE_BATCH: usize = 64;
 
 /// How often old messages are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -45,37 +49,42 @@ impl DevServer {
     pub async fn run_delivery_loop(self) {
         let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
         let mut pruned_at: Option<std::time::Instant> = None;
+        match self.0.recorder.lock().unwrap().take() {
+            Some(outcomes) => {
+                tokio::spawn(self.clone().run_recorder(outcomes));
+            }
+            None => tracing::error!("qstash-dev: the delivery loop was started twice"),
+        }
         loop {
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned_at = Some(std::time::Instant::now());
                 self.prune().await;
             }
-            let now = db::now_ms();
-            match db::qstash::due(&self.0.db, now, 32).await {
-                Ok(messages) => {
-                    for msg in messages {
-                        // Wait for a delivery slot before taking the lease, so the lease only runs
-                        // while the delivery does.
-                        let permit = self.0.in_flight.clone().acquire_owned().await;
-                        let now = db::now_ms();
-                        let lease_until = now + lease.as_millis() as i64;
-                        // The row read above may be stale by now (another instance delivered it or
-                        // planned a retry): the lease re-checks it is due, and the delivery uses
-                        // the row as leased.
-                        match db::qstash::lease(&self.0.db, &msg.id, now, lease_until).await {
-                            Ok(Some(msg)) => {
-                                let server = self.clone();
-                                tokio::spawn(async move {
-                                    let _permit = permit;
-                                    server.deliver(msg, lease_until).await;
-                                });
-                            }
-                            Ok(None) => {}
-                            Err(e) => tracing::error!(error = %e, "qstash-dev: failed to lease a message"),
+            // As many due messages as there are free delivery slots, leased in one transaction, so
+            // a lease only runs while its delivery does.
+            let permits: Vec<_> = std::iter::from_fn(|| self.0.in_flight.clone().try_acquire_owned().ok()).take(LEASE_BATCH).collect();
+            if !permits.is_empty() {
+                let now = db::now_ms();
+                let lease_until = now + lease.as_millis() as i64;
+                match db::qstash::lease_due(&self.0.db, now, lease_until, permits.len() as i64).await {
+                    Ok(messages) => {
+                        let more = messages.len() == permits.len();
+                        for (msg, permit) in messages.into_iter().zip(permits) {
+                            let server = self.clone();
+                            tokio::spawn(async move {
+                                server.deliver(msg, lease_until).await;
+                                drop(permit);
+                                // A free slot: the loop may lease the next due message.
+                                server.0.wake.notify_one();
+                            });
+                        }
+                        if more {
+                            // More may be due right now.
+                            continue;
                         }
                     }
+                    Err(e) => tracing::error!(error = %e, "qstash-dev: failed to lease due messages"),
                 }
-                Err(e) => tracing::error!(error = %e, "qstash-dev: failed to read due messages"),
             }
             let wait = match db::qstash::next_due_at(&self.0.db).await {
                 Ok(Some(at)) => Duration::from_millis((at - db::now_ms()).clamp(5, self.0.config.poll_interval.as_millis() as i64) as u64),
@@ -151,49 +160,78 @@ impl DevServer {
         }
     }
 
-    /// Records the attempt (delivered, retry later, or failed for good) with its callbacks.
+    /// Records the attempt (delivered, retry later, or failed for good) with its callbacks, through
+    /// the recorder (which commits attempts that finish together in one transaction).
     async fn record(&self, msg: &MessageRow, lease: i64, answer: Answer) -> anyhow::Result<()> {
         let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
-        let error = (!delivered).then(|| summarize(answer.status, &answer.body));
+        let error = summarize(answer.status, &answer.body);
         let gives_up = !delivered && (msg.retried >= msg.retries || answer.final_attempt);
-        // A message given up on goes to the dead-letter queue with the destination's last answer.
-        let dlq_id = gives_up.then(new_dlq_id);
-        let response_headers = Value::Object(answer.headers.clone()).to_string();
-        let response_body = STANDARD.encode(&answer.body);
-        let attempt = if delivered {
-            Attempt::delivered(answer.status.unwrap_or(200))
-        } else if let Some(dlq_id) = &dlq_id {
-            tracing::warn!(error = error.as_deref().unwrap_or_default(), "qstash-dev: delivery failed for good");
-            let entry = NewDlqEntry {
-                dlq_id,
-                response_status: answer.status.map(i64::from).unwrap_or(0),
-                response_headers: &response_headers,
-                response_body: &response_body,
-            };
-            Attempt::failed(answer.status, error.as_deref().unwrap_or_default(), entry)
+        let kind = if delivered {
+            OutcomeKind::Delivered
+        } else if gives_up {
+            tracing::warn!(error, "qstash-dev: delivery failed for good");
+            // A message given up on goes to the dead-letter queue with the destination's last answer.
+            OutcomeKind::Failed {
+                error,
+                dlq_id: new_dlq_id(),
+                response_headers: Value::Object(answer.headers.clone()).to_string(),
+                response_body: STANDARD.encode(&answer.body),
+            }
         } else {
             let delay = answer.retry_after.unwrap_or_else(|| self.next_attempt_delay(msg));
             tracing::info!(status = ?answer.status, delay_ms = delay.as_millis() as u64, "qstash-dev: delivery failed, will retry");
-            let not_before = db::now_ms().saturating_add(delay.as_millis() as i64);
-            Attempt::retry(answer.status, error.as_deref().unwrap_or_default(), not_before)
+            OutcomeKind::Retry { error, not_before: db::now_ms().saturating_add(delay.as_millis() as i64) }
         };
         // QStash calls the callback after every attempt, and the failure callback once it gives up.
         let mut follow_ups: Vec<Callback> = Vec::new();
         if let Some(url) = &msg.callback {
             follow_ups.push(self.callback_message(url, msg.callback_options.as_deref(), callback_body(msg, &answer)));
         }
-        if let (Some(url), Some(dlq_id)) = (&msg.failure_callback, &dlq_id) {
+        if let (Some(url), OutcomeKind::Failed { dlq_id, .. }) = (&msg.failure_callback, &kind) {
             let mut body = callback_body(msg, &answer);
             body["dlqId"] = json!(dlq_id);
             follow_ups.push(self.callback_message(url, msg.failure_callback_options.as_deref(), body));
         }
-        let news: Vec<NewMessage<'_>> = follow_ups.iter().map(Callback::as_new).collect();
-        if !db::qstash::record_attempt(&self.0.db, &msg.id, lease, attempt, &news).await? {
-            tracing::warn!(message_id = %msg.id, "qstash-dev: delivery finished after its lease expired; outcome ignored");
-        } else if !news.is_empty() {
-            self.0.wake.notify_one();
+        let (reply, recorded) = oneshot::channel();
+        let outcome = Outcome { id: msg.id.clone(), lease, status: answer.status, kind, follow_ups, reply };
+        self.0.outcomes.send(outcome).await.map_err(|_| anyhow::anyhow!("the outcome recorder has stopped"))?;
+        if !recorded.await.unwrap_or(false) {
+            tracing::warn!(message_id = %msg.id, "qstash-dev: outcome not recorded (lease lost or database error); the message will be delivered again");
         }
         Ok(())
+    }
+
+    /// Commits the outcomes that arrive together (up to `RECORD_BATCH`) in one transaction, and
+    /// tells each delivery whether its outcome was recorded.
+    pub(super) async fn run_recorder(self, mut outcomes: mpsc::Receiver<Outcome>) {
+        while let Some(first) = outcomes.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < RECORD_BATCH {
+                match outcomes.try_recv() {
+                    Ok(outcome) => batch.push(outcome),
+                    Err(_) => break,
+                }
+            }
+            let records: Vec<AttemptRecord<'_>> = batch.iter().map(Outcome::record).collect();
+            let result = db::qstash::record_attempts(&self.0.db, &records).await;
+            drop(records);
+            let recorded = match result {
+                Ok(recorded) => recorded,
+                Err(e) => {
+                    // Nothing of the batch was written: each message is delivered again once its
+                    // lease runs out.
+                    tracing::error!(error = %e, outcomes = batch.len(), "qstash-dev: failed to record delivery outcomes");
+                    vec![false; batch.len()]
+                }
+            };
+            let triggered = batch.iter().zip(&recorded).any(|(o, ok)| *ok && !o.follow_ups.is_empty());
+            for (outcome, ok) in batch.into_iter().zip(recorded) {
+                let _ = outcome.reply.send(ok);
+            }
+            if triggered {
+                self.0.wake.notify_one();
+            }
+        }
     }
 
     /// The wait before the next attempt: the message's `Upstash-Retry-Delay`, else QStash's backoff
@@ -228,6 +266,41 @@ impl Answer {
     /// No HTTP answer: a network error, a timeout, or a destination this server will not call.
     fn no_answer(why: &str) -> Self {
         Answer { status: None, headers: Map::new(), body: why.as_bytes().to_vec(), retry_after: None, final_attempt: false }
+    }
+}
+
+/// Outcomes committed in one transaction at most.
+const RECORD_BATCH: usize = 64;
+
+/// An attempt's outcome on its way to the recorder.
+pub(super) struct Outcome {
+    id: String,
+    lease: i64,
+    status: Option<u16>,
+    kind: OutcomeKind,
+    follow_ups: Vec<Callback>,
+    /// Whether it was recorded (false: the lease was lost, or the database failed).
+    reply: oneshot::Sender<bool>,
+}
+
+enum OutcomeKind {
+    Delivered,
+    Retry { error: String, not_before: i64 },
+    Failed { error: String, dlq_id: String, response_headers: String, response_body: String },
+}
+
+impl Outcome {
+    fn record(&self) -> AttemptRecord<'_> {
+        let attempt = match &self.kind {
+            OutcomeKind::Delivered => Attempt::delivered(self.status.unwrap_or(200)),
+            OutcomeKind::Retry { error, not_before } => Attempt::retry(self.status, error, *not_before),
+            OutcomeKind::Failed { error, dlq_id, response_headers, response_body } => Attempt::failed(
+                self.status,
+                error,
+                NewDlqEntry { dlq_id, response_status: self.status.map(i64::from).unwrap_or(0), response_headers, response_body },
+            ),
+        };
+        AttemptRecord { id: &self.id, lease: self.lease, attempt, follow_ups: self.follow_ups.iter().map(Callback::as_new).collect() }
     }
 }
 

@@ -24,10 +24,7 @@ use axum::{
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use tokio::sync::{Notify, Semaphore};
-
-/// Deliveries in flight at once per process.
-const DELIVERY_SLOTS: usize = 16;
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 #[derive(Clone)]
 pub struct DevServer(Arc<Inner>);
@@ -42,6 +39,10 @@ struct Inner {
     http: reqwest::Client,
     wake: Notify,
     in_flight: Arc<Semaphore>,
+    /// Where deliveries send their outcomes; the recorder (started with the delivery loop) takes the
+    /// receiving end.
+    outcomes: mpsc::Sender<delivery::Outcome>,
+    recorder: std::sync::Mutex<Option<mpsc::Receiver<delivery::Outcome>>>,
 }
 
 /// What this server may call. Embedded in the app: the app's own origins (scheme, host, port) only;
@@ -104,6 +105,8 @@ impl DevServer {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
+        let slots = config.delivery_slots;
+        let (outcomes, recorder) = mpsc::channel(slots);
         Self(Arc::new(Inner {
             db,
             destinations,
@@ -113,7 +116,9 @@ impl DevServer {
             next_key: next_key.into(),
             http,
             wake: Notify::new(),
-            in_flight: Arc::new(Semaphore::new(DELIVERY_SLOTS)),
+            in_flight: Arc::new(Semaphore::new(slots)),
+            outcomes,
+            recorder: std::sync::Mutex::new(Some(recorder)),
         }))
     }
 
