@@ -193,6 +193,9 @@ impl Config {
             retention: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_RETENTION_DAYS", 7)?.clamp(1, 3650) * 86_400),
             delivery_slots: parse_or::<usize>(&get, "QSTASH_DEV_DELIVERY_SLOTS", 16)?.clamp(1, 1024),
         };
+        if dev_qstash.poll_interval < Duration::from_millis(5) {
+            return Err(invalid("QSTASH_DEV_POLL_MS", "must be at least 5"));
+        }
         if !(dev_qstash.backoff_scale.is_finite() && dev_qstash.backoff_scale >= 0.0) {
             return Err(invalid("QSTASH_DEV_BACKOFF_SCALE", "must be a number of 0 or more"));
         }
@@ -373,6 +376,7 @@ mod tests {
                 .unwrap();
         assert_eq!((dev.qstash.token.as_str(), dev.qstash.current_signing_key.as_str(), dev.dev_qstash.enabled), ("t", "sig_c", true));
         assert!(config(&[("QSTASH_CURRENT_SIGNING_KEY", "sig_a")]).is_err());
+        assert!(config(&[("QSTASH_DEV_POLL_MS", "1")]).is_err());
         for scale in ["inf", "NaN", "-1"] {
             assert!(config(&[("QSTASH_DEV_BACKOFF_SCALE", scale)]).is_err(), "{scale}");
         }

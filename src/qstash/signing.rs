@@ -39,3 +39,12 @@ pub fn sign(key: &str, url: &str, body: &[u8], now_secs: i64, jti: &str) -> Stri
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key.as_bytes()))
         .expect("HS256 signing cannot fail")
 }
+
+/// Whether `token` is a valid signature made with `key` (any subject or body): how the embedded
+/// server recognises its own deliveries coming back to its API.
+pub fn issued_with(token: &str, key: &str) -> bool {
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Claims>(token.trim(), &jsonwebtoken::DecodingKey::from_secret(key.as_bytes()), &validation).is_ok()
+}

@@ -219,6 +219,19 @@ async fn publishes_answer_as_qstash_does(backend: Backend) {
     }
     let many = (0..65).fold(app.qstash_publish(&healthz), |r, i| r.header(format!("Upstash-Forward-X-{i}"), "1"));
     assert_eq!(many.body("{}").send().await.unwrap().status(), 400, "too many forwarded headers");
+    // Not from a web page (a page could post to a server on the visitor's machine), not under a
+    // rebound host name, and not a delivery of this server coming back to its own API.
+    let from_page = app.qstash_publish(&healthz).header("Origin", "https://evil.example").body("{}").send().await.unwrap();
+    assert_eq!(from_page.status(), 403);
+    let cross_site = app.qstash_publish(&healthz).header("Sec-Fetch-Site", "cross-site").body("{}").send().await.unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let rebound =
+        app.qstash_publish(&healthz).header("Host", format!("rebind.attacker.example:{}", app.port)).body("{}").send().await.unwrap();
+    assert_eq!(rebound.status(), 421);
+    let own =
+        scout::qstash::signing::sign(scout::config::DEV_CURRENT_SIGNING_KEY, "http://any/", b"{}", chrono::Utc::now().timestamp(), "loop");
+    let looped = app.qstash_publish(&healthz).header("Upstash-Signature", own).body("{}").send().await.unwrap();
+    assert_eq!(looped.status(), 403);
     for path in ["/v2/nothing-here", "/v2/dlq/x/y/z", "/v2"] {
         let missing = app.client.get(app.url(path)).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
         assert_eq!(missing.status(), 404, "{path}");
@@ -520,6 +533,23 @@ async fn failed_messages_wait_in_the_dlq_and_can_be_retried(backend: Backend) {
     for response in responses {
         app.wait_for_message_state(response["messageId"].as_str().unwrap(), "failed").await;
     }
+    // Retrying everything ends, though each retried message fails again and comes back.
+    let (mut calls, mut cursor, mut retried_ids) = (0, String::new(), Vec::new());
+    loop {
+        calls += 1;
+        assert!(calls <= 3, "a retry of everything must end");
+        let url = app.url(&format!("/v2/dlq/retry?count=3{cursor}"));
+        let answer: Value = app.client.post(url).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().json().await.unwrap();
+        retried_ids.extend(answer["responses"].as_array().unwrap().iter().map(|r| r["messageId"].as_str().unwrap().to_string()));
+        for id in &retried_ids {
+            app.wait_for_message_state(id, "failed").await;
+        }
+        match answer["cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(retried_ids.len(), 4);
     let delete = |query: &'static str| app.client.delete(app.url(&format!("/v2/dlq{query}"))).bearer_auth(DEV_QSTASH_TOKEN).send();
     let first: Value = delete("?count=3").await.unwrap().json().await.unwrap();
     assert_eq!(first["deleted"], 3);
@@ -550,7 +580,8 @@ async fn the_log_and_bulk_cancel_answer_as_qstash_does(backend: Backend) {
     }
     assert_eq!(log["events"][0]["responseStatus"], 400);
     let failed = events("/v2/logs?state=FAILED".into()).await;
-    assert!(failed["logs"].as_array().unwrap().iter().all(|e| e["state"] == "FAILED"));
+    let failed = failed["logs"].as_array().unwrap();
+    assert!(!failed.is_empty() && failed.iter().all(|e| e["state"] == "FAILED"), "{failed:?}");
     let page = events(format!("/v2/events?messageId={id}&count=3")).await;
     assert_eq!(page["events"].as_array().unwrap().len(), 3);
     let rest = events(format!("/v2/events?messageId={id}&count=3&cursor={}", page["cursor"].as_str().unwrap())).await;
@@ -573,6 +604,11 @@ async fn the_log_and_bulk_cancel_answer_as_qstash_does(backend: Backend) {
     let body = Box::leak(format!(r#"{{"messageIds":["{}"]}}"#, pending[2]).into_boxed_str());
     let by_body: Value = cancel(String::new(), body).await.unwrap().json().await.unwrap();
     assert_eq!(by_body, json!({"cancelled": 1}));
+    // A misspelt or foreign filter is refused, an empty list cancels nothing: never "everything".
+    assert_eq!(cancel("?messageid=x".into(), "").await.unwrap().status(), 400);
+    assert_eq!(cancel("?responseStatus=500".into(), "").await.unwrap().status(), 400);
+    let none: Value = cancel(String::new(), r#"{"messageIds":[]}"#).await.unwrap().json().await.unwrap();
+    assert_eq!(none, json!({"cancelled": 0}));
     let all: Value = cancel(String::new(), "").await.unwrap().json().await.unwrap();
     assert_eq!(all, json!({"cancelled": 1}));
     let states = events(format!("/v2/events?messageId={}", pending[0])).await;

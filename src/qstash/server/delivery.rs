@@ -63,6 +63,8 @@ impl DevServer {
             // As many due messages as there are free delivery slots, leased in one transaction, so
             // a lease only runs while its delivery does.
             let permits: Vec<_> = std::iter::from_fn(|| self.0.in_flight.clone().try_acquire_owned().ok()).take(LEASE_BATCH).collect();
+            // Every slot busy: a delivery that ends wakes the loop.
+            let mut wait_for_a_slot = permits.is_empty();
             if !permits.is_empty() {
                 let now = db::now_ms();
                 let lease_until = now + lease.as_millis() as i64;
@@ -83,12 +85,20 @@ impl DevServer {
                             continue;
                         }
                     }
-                    Err(e) => tracing::error!(error = %e, "qstash-dev: failed to lease due messages"),
+                    Err(e) => {
+                        // Not again at once: the database may be down or read-only for a while.
+                        tracing::error!(error = %e, "qstash-dev: failed to lease due messages");
+                        wait_for_a_slot = true;
+                    }
                 }
             }
-            let wait = match db::qstash::next_due_at(&self.0.db).await {
-                Ok(Some(at)) => Duration::from_millis((at - db::now_ms()).clamp(5, self.0.config.poll_interval.as_millis() as i64) as u64),
-                _ => self.0.config.poll_interval,
+            let poll = self.0.config.poll_interval.as_millis().max(5) as i64;
+            let wait = match wait_for_a_slot {
+                true => Duration::from_millis(poll as u64),
+                false => match db::qstash::next_due_at(&self.0.db).await {
+                    Ok(Some(at)) => Duration::from_millis((at - db::now_ms()).clamp(5, poll) as u64),
+                    _ => Duration::from_millis(poll as u64),
+                },
             };
             tokio::select! {
                 _ = self.0.wake.notified() => {}

@@ -22,7 +22,7 @@ pub(super) async fn list(State(server): State<DevServer>, headers: HeaderMap, ur
         return denied;
     }
     let pairs = query::pairs(uri.query());
-    let (filter, page) = match (query::filter(&pairs), query::page(&pairs, PAGE, PAGE)) {
+    let (filter, page) = match (query::filter(&pairs, query::DLQ_PARAMS), query::page(&pairs, PAGE, PAGE)) {
         (Ok(filter), Ok(page)) => (filter, page),
         (Err(message), _) | (_, Err(message)) => return error(StatusCode::BAD_REQUEST, &message),
     };
@@ -63,19 +63,25 @@ pub(super) async fn delete(State(server): State<DevServer>, Path(id): Path<Strin
 }
 
 /// The entries a bulk call names: `dlqIds` in the query or the JSON body, else the filter's first
-/// `count` (everything, a page at a time, when there is no filter); and whether more remain.
-async fn selected(server: &DevServer, uri: &Uri, body: &[u8]) -> Result<(Vec<String>, bool), Response> {
+/// `count` (everything, a page at a time, when there is no filter); and, while more remain, the
+/// cursor to go on with. The cursor is the moment the first call began: entries that arrive later
+/// (a retried message failing again) are not taken, so a retry of "all" ends.
+async fn selected(server: &DevServer, uri: &Uri, body: &[u8]) -> Result<(Vec<String>, Option<i64>), Response> {
     let pairs = query::pairs(uri.query());
-    let mut filter = query::filter(&pairs).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    let page = query::page(&pairs, PAGE, PAGE).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    let bulk = query::bulk_body(body).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
-    filter.dlq_ids.extend(bulk.dlq_ids);
-    if !filter.dlq_ids.is_empty() {
-        return Ok((filter.dlq_ids, false));
+    let mut filter = query::filter(&pairs, query::DLQ_PARAMS).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?;
+    let count = query::page(&pairs, PAGE, PAGE).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?.count;
+    query::bulk_body(body).map_err(|m| error(StatusCode::BAD_REQUEST, &m))?.apply(&mut filter, true);
+    if !filter.dlq_ids.is_empty() && !filter.matches_nothing {
+        return Ok((filter.dlq_ids, None));
     }
+    let began = match query::first(&pairs, "cursor") {
+        Some(raw) => raw.parse::<i64>().map_err(|_| error(StatusCode::BAD_REQUEST, "invalid cursor"))?,
+        None => db::now_ms(),
+    };
+    filter.to_ms = Some(filter.to_ms.map_or(began, |to| to.min(began)));
     // What this call handles leaves the queue, so every call starts from the front.
-    let (rows, more) = db::qstash::dlq::list(&server.0.db, &filter, false, 0, page.count).await.map_err(|e| internal(e, "read the DLQ"))?;
-    Ok((rows.into_iter().map(|r| r.dlq_id).collect(), more))
+    let (rows, more) = db::qstash::dlq::list(&server.0.db, &filter, false, 0, count).await.map_err(|e| internal(e, "read the DLQ"))?;
+    Ok((rows.into_iter().map(|r| r.dlq_id).collect(), more.then_some(began)))
 }
 
 pub(super) async fn delete_many(State(server): State<DevServer>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
@@ -141,9 +147,9 @@ async fn retry_one(server: &DevServer, id: &str, headers: &HeaderMap) -> Result<
     Ok(retried)
 }
 
-fn with_cursor(mut out: Value, more: bool) -> Value {
-    if more {
-        out["cursor"] = json!("0");
+fn with_cursor(mut out: Value, cursor: Option<i64>) -> Value {
+    if let Some(cursor) = cursor {
+        out["cursor"] = json!(cursor.to_string());
     }
     out
 }

@@ -19,7 +19,7 @@ pub(super) async fn list(State(server): State<DevServer>, headers: HeaderMap, ur
         return denied;
     }
     let pairs = query::pairs(uri.query());
-    let (filter, page) = match (query::filter(&pairs), query::page(&pairs, PAGE, PAGE)) {
+    let (filter, page) = match (query::filter(&pairs, query::EVENT_PARAMS), query::page(&pairs, PAGE, PAGE)) {
         (Ok(filter), Ok(page)) => (filter, page),
         (Err(message), _) | (_, Err(message)) => return error(StatusCode::BAD_REQUEST, &message),
     };

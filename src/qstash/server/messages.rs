@@ -45,12 +45,12 @@ pub(super) async fn cancel_many(State(server): State<DevServer>, headers: Header
         return denied;
     }
     let pairs = query::pairs(uri.query());
-    let mut filter = match query::filter(&pairs) {
+    let mut filter = match query::filter(&pairs, query::CANCEL_PARAMS) {
         Ok(filter) => filter,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
     match query::bulk_body(&body) {
-        Ok(bulk) => filter.message_ids.extend(bulk.message_ids),
+        Ok(bulk) => bulk.apply(&mut filter, false),
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     }
     let limit = match query::page(&pairs, CANCEL_ALL_LIMIT, CANCEL_ALL_LIMIT) {

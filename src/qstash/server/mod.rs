@@ -85,14 +85,44 @@ impl Destinations {
     }
 
     /// Whether `url` may reach this very server: its own origin, or any loopback name on its port.
+    /// (A name that merely resolves to this machine is caught at the API instead: a request that
+    /// carries this server's own signature is refused, see `DevServer::check`.)
     fn is_own(&self, url: &reqwest::Url) -> bool {
-        let loopback = url.host_str().is_some_and(|h| {
-            let h = h.trim_start_matches('[').trim_end_matches(']');
-            h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
-        });
+        let loopback = url.host_str().is_some_and(is_loopback_host);
         self.own
             .iter()
             .any(|base| base.origin() == url.origin() || (loopback && base.port_or_known_default() == url.port_or_known_default()))
+    }
+
+    /// Whether a request's `Host` names this server (so a page that rebinds its own DNS name to this
+    /// machine cannot use the API from a browser): one of its own hosts, or a loopback name on its port.
+    fn is_own_host(&self, host: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(&format!("http://{host}/")) else { return false };
+        // `Host` has no scheme: without a port it means the scheme's default one.
+        let explicit = url.port();
+        self.own.iter().any(|base| {
+            let same_port = match explicit {
+                Some(port) => base.port_or_known_default() == Some(port),
+                None => base.port().is_none(),
+            };
+            same_port && (base.host_str() == url.host_str() || url.host_str().is_some_and(is_loopback_host))
+        })
+    }
+}
+
+/// `localhost` (with or without a trailing dot, and its subdomains), or a loopback or unspecified
+/// address in any spelling (`127.1`, `[::ffff:127.0.0.1]`: the URL parser has normalised them).
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => {
+            let ip = ip.to_canonical();
+            ip.is_loopback() || ip.is_unspecified()
+        }
+        Err(_) => false,
     }
 }
 
@@ -155,13 +185,34 @@ impl DevServer {
         bearer_ok || query.is_some_and(|given| same_secret(&given, &self.0.token))
     }
 
-    /// The token check every API handler starts with.
+    /// What every API handler checks first:
+    /// - no browser: the SDKs send neither `Origin` nor a cross-site `Sec-Fetch-Site`, while a page
+    ///   could otherwise post to a server on the visitor's machine with the public dev token;
+    /// - a `Host` of this server's own (DNS rebinding);
+    /// - not a delivery of this very server (a message whose destination or callback reaches this
+    ///   API, under any name, would let one publish multiply without bound);
+    /// - the token.
     fn check(&self, headers: &HeaderMap, uri: &Uri) -> Result<(), Response> {
+        let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if headers.contains_key("origin") || value("sec-fetch-site").is_some_and(|site| site != "none") {
+            return Err(error(StatusCode::FORBIDDEN, "The QStash API cannot be called from a web page."));
+        }
+        if value("host").is_some_and(|host| !self.0.destinations.is_own_host(host)) {
+            return Err(error(StatusCode::MISDIRECTED_REQUEST, "This host is not served here."));
+        }
+        if value("upstash-signature").is_some_and(|token| self.signed_here(token)) {
+            return Err(error(StatusCode::FORBIDDEN, "A delivery of this server cannot call its own API."));
+        }
         if self.authorized(headers, uri) {
             Ok(())
         } else {
             Err(error(StatusCode::UNAUTHORIZED, "Unauthorized"))
         }
+    }
+
+    /// Whether `token` is a signature this server made (with either of its keys).
+    fn signed_here(&self, token: &str) -> bool {
+        [&self.0.current_key, &self.0.next_key].into_iter().any(|key| super::signing::issued_with(token, key))
     }
 }
 
@@ -275,6 +326,7 @@ mod tests {
             "http://127.0.0.1:3000/x/%2e%2e/v2/publish/y",
             "http://127.0.0.1:3000/x/../v2",
             "http://127.0.0.1:3000/simulator/scrapecreators/_faults",
+            "http://127.0.0.1:3000./api",
         ] {
             assert!(!d.allows(foreign), "{foreign}");
         }
@@ -299,13 +351,29 @@ mod tests {
         for own in [
             "http://127.0.0.1:8080/v2/publish/x",
             "http://localhost:8080/v2/batch",
+            "http://localhost.:8080/v2/batch",
+            "http://app.localhost:8080/v2/batch",
             "http://[::1]:8080/v2",
+            "http://[::ffff:127.0.0.1]:8080/v2/publish/x",
+            "http://127.1:8080/v2/publish/x",
+            "http://0:8080/v2/publish/x",
             "http://0.0.0.0:8080/x/../v2/dlq",
         ] {
             assert!(!d.allows(own), "{own}");
         }
         assert!(!d.allows("ftp://example.com/"));
         assert!(!d.allows("http://user:pw@example.com/"));
+    }
+
+    #[test]
+    fn only_its_own_host_names_reach_the_api() {
+        let d = Destinations::new(&["https://scout.example.com".into(), "http://127.0.0.1:3000".into()]);
+        for own in ["scout.example.com", "scout.example.com:443", "127.0.0.1:3000", "localhost:3000", "[::1]:3000"] {
+            assert!(d.is_own_host(own), "{own}");
+        }
+        for other in ["evil.example", "scout.example.com:8443", "127.0.0.1:3001", "rebind.attacker.example:3000", "a b"] {
+            assert!(!d.is_own_host(other), "{other}");
+        }
     }
 
     #[test]

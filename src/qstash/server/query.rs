@@ -44,12 +44,81 @@ pub fn page(pairs: &[(String, String)], default: i64, max: i64) -> Result<Page, 
     Ok(Page { offset, count })
 }
 
-/// The filter of a list or bulk call. `IN_PROGRESS` stands for the states of a message still being
-/// tried; `CANCELLED` (the docs' spelling) is QStash's `CANCELED`.
-pub fn filter(pairs: &[(String, String)]) -> Result<Filter, String> {
+/// The parameters `GET /v2/events` takes.
+pub const EVENT_PARAMS: &[&str] = &[
+    "messageId",
+    "messageIds",
+    "state",
+    "url",
+    "label",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+    "topicName",
+    "urlGroup",
+    "scheduleId",
+    "queueName",
+    "flowControlKey",
+    "endpointName",
+    "host",
+    "path",
+    "count",
+    "cursor",
+];
+/// The parameters of the DLQ's list and bulk calls.
+pub const DLQ_PARAMS: &[&str] = &[
+    "messageId",
+    "messageIds",
+    "dlqId",
+    "dlqIds",
+    "url",
+    "label",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+    "responseStatus",
+    "topicName",
+    "urlGroup",
+    "scheduleId",
+    "queueName",
+    "flowControlKey",
+    "count",
+    "cursor",
+    "order",
+];
+/// The parameters of the bulk cancel.
+pub const CANCEL_PARAMS: &[&str] = &[
+    "messageId",
+    "messageIds",
+    "url",
+    "label",
+    "callerIp",
+    "callerIP",
+    "fromDate",
+    "toDate",
+    "topicName",
+    "urlGroup",
+    "scheduleId",
+    "queueName",
+    "flowControlKey",
+    "host",
+    "path",
+    "count",
+];
+
+/// The filter of a list or bulk call, from the parameters `allowed` for it: any other is refused
+/// (a bulk call must never widen to "everything" because a filter was misspelt or does not apply).
+/// `IN_PROGRESS` stands for the states of a message still being tried; `CANCELLED` (the docs'
+/// spelling) is QStash's `CANCELED`.
+pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, String> {
     let mut filter = Filter::default();
     let number = |name: &str, raw: &str| raw.parse::<i64>().map_err(|_| format!("{name} must be a number"));
     for (name, value) in pairs {
+        if !allowed.contains(&name.as_str()) {
+            return Err(format!("unknown parameter {name}"));
+        }
         if value.is_empty() {
             continue;
         }
@@ -71,21 +140,34 @@ pub fn filter(pairs: &[(String, String)]) -> Result<Filter, String> {
                 _ => return Err(format!("unknown state {value}")),
             },
             // Kept by QStash, not (yet) by this server: nothing of its own matches them.
-            "topicName" | "urlGroup" | "scheduleId" | "queueName" | "flowControlKey" | "endpointName" => filter.matches_nothing = true,
+            "topicName" | "urlGroup" | "scheduleId" | "queueName" | "flowControlKey" | "endpointName" | "host" | "path" => {
+                filter.matches_nothing = true
+            }
             _ => {}
         }
     }
     Ok(filter)
 }
 
-/// The Python SDK's bulk body.
+/// The Python SDK's bulk body. An empty list given is an empty selection, never "everything".
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkBody {
-    #[serde(default)]
-    pub message_ids: Vec<String>,
-    #[serde(default)]
-    pub dlq_ids: Vec<String>,
+    pub message_ids: Option<Vec<String>>,
+    pub dlq_ids: Option<Vec<String>>,
+}
+
+impl BulkBody {
+    /// Adds the body's ids to `filter` (`dlq` for the DLQ's, else messages').
+    pub fn apply(self, filter: &mut Filter, dlq: bool) {
+        let ids = if dlq { self.dlq_ids } else { self.message_ids };
+        match ids {
+            Some(ids) if ids.is_empty() => filter.matches_nothing = true,
+            Some(ids) if dlq => filter.dlq_ids.extend(ids),
+            Some(ids) => filter.message_ids.extend(ids),
+            None => {}
+        }
+    }
 }
 
 /// A bulk call's body, when it has one; an unreadable one is an error, an empty one is none.
@@ -103,7 +185,7 @@ mod tests {
     #[test]
     fn reads_the_sdks_query_forms() {
         let q = pairs(Some("messageIds=a&messageIds=b&url=https%3A%2F%2Fx.example%2Fy&fromDate=5&state=IN_PROGRESS&count=20&cursor=40"));
-        let f = filter(&q).unwrap();
+        let f = filter(&q, EVENT_PARAMS).unwrap();
         assert_eq!(f.message_ids, vec!["a", "b"]);
         assert_eq!(f.url.as_deref(), Some("https://x.example/y"));
         assert_eq!(f.from_ms, Some(5));
@@ -111,12 +193,22 @@ mod tests {
         assert_eq!(page(&q, 100, 100).unwrap(), Page { offset: 40, count: 20 });
         assert_eq!(page(&pairs(Some("count=5000")), 100, 1000).unwrap().count, 1000);
         assert!(page(&pairs(Some("count=-1")), 100, 100).is_err());
-        assert!(filter(&pairs(Some("state=CANCELLED"))).unwrap().states == vec!["CANCELED"]);
-        assert!(filter(&pairs(Some("state=LOST"))).is_err());
-        assert!(filter(&pairs(Some("fromDate=yesterday"))).is_err());
-        assert!(filter(&pairs(Some("queueName=q"))).unwrap().matches_nothing);
-        assert_eq!(bulk_body(br#"{"dlqIds":["1-a"]}"#).unwrap().dlq_ids, vec!["1-a"]);
-        assert!(bulk_body(b"  ").unwrap().message_ids.is_empty());
+        assert!(filter(&pairs(Some("state=CANCELLED")), EVENT_PARAMS).unwrap().states == vec!["CANCELED"]);
+        assert!(filter(&pairs(Some("state=LOST")), EVENT_PARAMS).is_err());
+        assert!(filter(&pairs(Some("fromDate=yesterday")), EVENT_PARAMS).is_err());
+        assert!(filter(&pairs(Some("queueName=q")), EVENT_PARAMS).unwrap().matches_nothing);
+        // A misspelt or foreign filter never widens a bulk call to everything.
+        assert!(filter(&pairs(Some("messageid=x")), CANCEL_PARAMS).is_err());
+        assert!(filter(&pairs(Some("responseStatus=500")), CANCEL_PARAMS).is_err());
+        assert!(filter(&pairs(Some("state=CREATED")), DLQ_PARAMS).is_err());
+        let mut f = Filter::default();
+        bulk_body(br#"{"dlqIds":["1-a"]}"#).unwrap().apply(&mut f, true);
+        assert_eq!(f.dlq_ids, vec!["1-a"]);
+        let mut f = Filter::default();
+        bulk_body(br#"{"messageIds":[]}"#).unwrap().apply(&mut f, false);
+        assert!(f.matches_nothing, "an empty list selects nothing");
+        assert!(bulk_body(b"  ").unwrap().message_ids.is_none());
         assert!(bulk_body(b"nope").is_err());
+        assert!(bulk_body(br#"{"ids":["x"]}"#).is_err());
     }
 }
