@@ -12,6 +12,7 @@ use crate::{
         client::QstashClient,
         receiver::Receiver,
         server::{Destinations, DevServer},
+        signing::{KeyPair, SigningKeys},
     },
     simulator::{self, Simulator},
 };
@@ -73,6 +74,16 @@ impl Application {
         let internal = format!("http://{}", reachable(local));
         let urls = Urls { public: config.public_url.clone().unwrap_or_else(|| internal.clone()), internal };
         let db = db::connect(&config.database_url).await?;
+        // The embedded server's keys may have been rotated (and are stored); real QStash's are the
+        // configured ones. The receiver follows whichever are in use.
+        let configured =
+            KeyPair { current: config.qstash.current_signing_key.clone(), next: config.qstash.next_signing_key.clone(), previous: None };
+        let keys = SigningKeys::new(match config.dev_qstash.enabled {
+            true => db::qstash::keys::load_or_seed(&db, &configured.current, &configured.next)
+                .await
+                .context("Failed to read the embedded QStash server's signing keys")?,
+            false => configured,
+        });
         let http = reqwest::Client::builder()
             .timeout(config.scrapecreators.request_timeout)
             .pool_max_idle_per_host(32)
@@ -82,7 +93,7 @@ impl Application {
         let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
         let state = AppState {
             leptos_options,
-            receiver: Receiver::new(&config.qstash.current_signing_key, &config.qstash.next_signing_key),
+            receiver: Receiver::with_keys(keys.clone()),
             qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
             providers: Providers::new(
                 ScrapeCreatorsClient::new(http.clone(), &provider_url, &config.scrapecreators.api_key),
@@ -101,8 +112,7 @@ impl Application {
                 db.clone(),
                 state.config.dev_qstash.clone(),
                 &state.config.qstash.token,
-                &state.config.qstash.current_signing_key,
-                &state.config.qstash.next_signing_key,
+                keys.clone(),
                 Destinations::new(&[state.urls.public.clone(), state.urls.internal.clone()]),
             )
         });

@@ -2,7 +2,7 @@
 //! valid under the current signing key or, during key rotation, the next one; issued by Upstash;
 //! within `exp`/`nbf`; addressed (`sub`) to exactly our URL; and carry the hash of the raw body.
 
-use super::signing::{body_hash, Claims, ISSUER};
+use super::signing::{body_hash, Claims, KeyPair, SigningKeys, ISSUER};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -19,21 +19,31 @@ pub enum VerifyError {
 
 #[derive(Clone)]
 pub struct Receiver {
-    current: String,
-    next: String,
+    keys: SigningKeys,
 }
 
 impl Receiver {
     pub fn new(current_signing_key: &str, next_signing_key: &str) -> Self {
-        Self { current: current_signing_key.into(), next: next_signing_key.into() }
+        Self::with_keys(SigningKeys::new(KeyPair { current: current_signing_key.into(), next: next_signing_key.into(), previous: None }))
+    }
+
+    /// A receiver that follows `keys` (the embedded server's, which it may rotate).
+    pub fn with_keys(keys: SigningKeys) -> Self {
+        Self { keys }
     }
 
     /// `url` is what QStash was told to call: `PUBLIC_URL` + path, compared as an exact string.
     pub fn verify(&self, signature: Option<&str>, body: &[u8], url: &str) -> Result<Claims, VerifyError> {
         let token = signature.map(str::trim).filter(|s| !s.is_empty()).ok_or(VerifyError::Missing)?;
-        let claims = match decode(token, &self.current) {
+        let keys = self.keys.get();
+        // The current key, then the next (QStash's rotation), then the one a rotation just replaced
+        // (a delivery signed a moment before it, or by another instance that has not reloaded yet).
+        let claims = match decode(token, &keys.current) {
             Ok(claims) => claims,
-            Err(first) => decode(token, &self.next).map_err(|_| VerifyError::BadSignature(first))?,
+            Err(first) => std::iter::once(&keys.next)
+                .chain(keys.previous.iter())
+                .find_map(|key| decode(token, key).ok())
+                .ok_or(VerifyError::BadSignature(first))?,
         };
         if claims.sub != url {
             return Err(VerifyError::WrongUrl(claims.sub));

@@ -48,3 +48,36 @@ pub fn issued_with(token: &str, key: &str) -> bool {
     validation.validate_aud = false;
     jsonwebtoken::decode::<Claims>(token.trim(), &jsonwebtoken::DecodingKey::from_secret(key.as_bytes()), &validation).is_ok()
 }
+
+/// A signing key pair (with the key it replaced, for deliveries signed just before a rotation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPair {
+    pub current: String,
+    pub next: String,
+    pub previous: Option<String>,
+}
+
+/// The signing keys in use, shared by the embedded server (which signs with `current` and rotates
+/// them) and the webhook receiver (which accepts any of them), so a rotation takes effect for both.
+#[derive(Clone, Debug)]
+pub struct SigningKeys(std::sync::Arc<std::sync::RwLock<KeyPair>>);
+
+impl SigningKeys {
+    pub fn new(keys: KeyPair) -> Self {
+        Self(std::sync::Arc::new(std::sync::RwLock::new(keys)))
+    }
+
+    pub fn get(&self) -> KeyPair {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub fn set(&self, keys: KeyPair) {
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = keys;
+    }
+}
+
+/// A new signing key, in QStash's format (`sig_` and random letters).
+pub fn new_key() -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string();
+    format!("sig_{}", &random[..28])
+}

@@ -3,7 +3,10 @@
 //! cannot be installed here; this one is the same binary as Scout. It delivers to any http(s) URL, keeps
 //! its messages in its own database, and prints what to put in the app's environment.
 
-use super::server::{Destinations, DevServer};
+use super::{
+    server::{Destinations, DevServer},
+    signing::{KeyPair, SigningKeys},
+};
 use crate::config::{Config, DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN};
 use anyhow::Context;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -90,6 +93,8 @@ pub struct Standalone {
     listener: tokio::net::TcpListener,
     server: DevServer,
     config: StandaloneConfig,
+    /// The keys in use at start (the stored ones, if they were rotated).
+    keys: KeyPair,
 }
 
 impl Standalone {
@@ -98,9 +103,11 @@ impl Standalone {
         let local = listener.local_addr().context("Failed to read the bound address")?;
         let db = crate::db::connect(&config.database_url).await?;
         let own = vec![format!("http://{local}"), format!("http://127.0.0.1:{}", local.port())];
-        let server =
-            DevServer::new(db, config.server.clone(), &config.token, &config.current_key, &config.next_key, Destinations::any(&own));
-        Ok(Self { listener, server, config })
+        let keys = crate::db::qstash::keys::load_or_seed(&db, &config.current_key, &config.next_key)
+            .await
+            .context("Failed to read the signing keys")?;
+        let server = DevServer::new(db, config.server.clone(), &config.token, SigningKeys::new(keys.clone()), Destinations::any(&own));
+        Ok(Self { listener, server, config, keys })
     }
 
     pub fn port(&self) -> u16 {
@@ -113,7 +120,7 @@ impl Standalone {
         tracing::info!(url = %url, database = %self.config.database_url, "QStash dev server is listening");
         println!(
             "QStash dev server: set these in your app's environment\n  QSTASH_URL={url}\n  QSTASH_TOKEN={}\n  QSTASH_CURRENT_SIGNING_KEY={}\n  QSTASH_NEXT_SIGNING_KEY={}",
-            self.config.token, self.config.current_key, self.config.next_key
+            self.config.token, self.keys.current, self.keys.next
         );
         tokio::spawn(self.server.clone().run_delivery_loop());
         let router = self.server.router::<()>();

@@ -1,7 +1,7 @@
 //! The embedded QStash server against QStash's documented behaviour: status codes, options,
 //! callbacks after every attempt, message reads and cancels.
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
+use crate::helpers::{assert_completed, spawn_app, spawn_app_with, Backend, TestApp};
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode, Uri},
@@ -24,6 +24,7 @@ crate::on_both_databases!(
     deliveries_follow_what_the_destination_answers_and_go_nowhere_else,
     failed_messages_wait_in_the_dlq_and_can_be_retried,
     the_log_and_bulk_cancel_answer_as_qstash_does,
+    rotated_keys_sign_deliveries_the_app_still_accepts,
 );
 
 /// Calls a test server saw: path → (when, headers) per call.
@@ -614,4 +615,33 @@ async fn the_log_and_bulk_cancel_answer_as_qstash_does(backend: Backend) {
     let states = events(format!("/v2/events?messageId={}", pending[0])).await;
     assert_eq!(states["events"][0]["state"], "CANCELED");
     assert_eq!(states["events"][1]["state"], "CANCEL_REQUESTED");
+}
+
+async fn rotated_keys_sign_deliveries_the_app_still_accepts(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let keys = |app: &TestApp| {
+        let request = app.client.get(app.url("/v2/keys")).bearer_auth(DEV_QSTASH_TOKEN);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let rotate = |app: &TestApp| {
+        let request = app.client.post(app.url("/v2/keys/rotate")).bearer_auth(DEV_QSTASH_TOKEN);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let before = keys(&app).await;
+    let once = rotate(&app).await;
+    assert_eq!(once["current"], before["next"], "the next key becomes current");
+    assert!(once["next"].as_str().unwrap().starts_with("sig_") && once["next"] != before["current"]);
+    assert_eq!(keys(&app).await, once);
+    // Twice: now signing with a key no configuration ever named; the app's webhook follows.
+    let twice = rotate(&app).await;
+    assert_eq!(twice["current"], once["next"]);
+    let campaign = app.create_campaign("Rotated").await;
+    let job_id = app.start_search(&campaign, &["pottery"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
+
+    // The rotated keys survive a restart.
+    app.restart().await;
+    assert_eq!(keys(&app).await, twice);
+    let job_id = app.start_search(&campaign, &["weaving"], 1000).await;
+    assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
 }

@@ -71,4 +71,9 @@ Receiver(current_signing_key=keys.current, next_signing_key=keys.next).verify(
     signature=env["SIGNATURE"], body=env["SIGNED_BODY"], url=env["SIGNED_URL"]
 )
 
+# Rotation: the next key becomes current.
+rotated = client.signing_key.rotate()
+assert rotated.current == keys.next and rotated.next not in (keys.current, keys.next), rotated
+assert client.signing_key.get() == rotated
+
 print("python sdk ok")

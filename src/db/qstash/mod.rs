@@ -4,6 +4,7 @@
 pub mod dlq;
 pub mod events;
 pub mod filter;
+pub mod keys;
 
 use super::{new_id, now_ms, Db};
 use filter::{bound, Bind, Columns, Filter, Sql};

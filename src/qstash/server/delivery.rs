@@ -29,6 +29,9 @@ const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 /// Messages leased per transaction at most.
 const LEASE_BATCH: usize = 64;
 
+/// How often the signing keys are read again (another instance may have rotated them).
+const KEYS_RELOAD_EVERY: Duration = Duration::from_secs(2);
+
 /// How often old messages are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -49,6 +52,7 @@ impl DevServer {
     pub async fn run_delivery_loop(self) {
         let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
         let mut pruned_at: Option<std::time::Instant> = None;
+        let mut keys_read_at = std::time::Instant::now();
         match self.0.recorder.lock().unwrap().take() {
             Some(outcomes) => {
                 tokio::spawn(self.clone().run_recorder(outcomes));
@@ -59,6 +63,10 @@ impl DevServer {
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned_at = Some(std::time::Instant::now());
                 self.prune().await;
+            }
+            if keys_read_at.elapsed() >= KEYS_RELOAD_EVERY {
+                keys_read_at = std::time::Instant::now();
+                self.reload_keys().await;
             }
             // As many due messages as there are free delivery slots, leased in one transaction, so
             // a lease only runs while its delivery does.
@@ -107,6 +115,15 @@ impl DevServer {
         }
     }
 
+    /// Another instance may have rotated the keys.
+    async fn reload_keys(&self) {
+        match db::qstash::keys::load(&self.0.db).await {
+            Ok(Some(keys)) if keys != self.0.keys.get() => self.0.keys.set(keys),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "qstash-dev: failed to reload the signing keys"),
+        }
+    }
+
     async fn prune(&self) {
         let now = db::now_ms();
         let before = now - self.0.config.retention.as_millis() as i64;
@@ -135,7 +152,7 @@ impl DevServer {
         let body = STANDARD.decode(&msg.body).unwrap_or_default();
         let forward: Map<String, Value> = serde_json::from_str(&msg.headers).unwrap_or_default();
         // A fresh signature per attempt, for the exact URL and bytes delivered.
-        let token = sign(&self.0.current_key, &msg.destination, &body, chrono::Utc::now().timestamp(), &db::new_id());
+        let token = sign(&self.0.keys.get().current, &msg.destination, &body, chrono::Utc::now().timestamp(), &db::new_id());
         let method = reqwest::Method::from_bytes(msg.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut request = self
             .0

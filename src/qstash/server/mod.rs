@@ -13,6 +13,7 @@ mod messages;
 mod publish;
 mod query;
 
+use super::signing::SigningKeys;
 use crate::config::DevQstashConfig;
 use crate::db::Db;
 use axum::{
@@ -34,8 +35,8 @@ struct Inner {
     destinations: Destinations,
     config: DevQstashConfig,
     token: String,
-    current_key: String,
-    next_key: String,
+    /// Shared with the app's webhook receiver, so a rotation takes effect for both.
+    keys: SigningKeys,
     http: reqwest::Client,
     wake: Notify,
     in_flight: Arc<Semaphore>,
@@ -127,7 +128,8 @@ fn is_loopback_host(host: &str) -> bool {
 }
 
 impl DevServer {
-    pub fn new(db: Db, config: DevQstashConfig, token: &str, current_key: &str, next_key: &str, destinations: Destinations) -> Self {
+    /// `keys` come from `db::qstash::keys::load_or_seed`.
+    pub fn new(db: Db, config: DevQstashConfig, token: &str, keys: SigningKeys, destinations: Destinations) -> Self {
         // No redirects: a destination that answers 3xx must not bounce a signed delivery (and its
         // answer, which callbacks and `lastError` carry back) to another host.
         let http = reqwest::Client::builder()
@@ -142,8 +144,7 @@ impl DevServer {
             destinations,
             config,
             token: token.into(),
-            current_key: current_key.into(),
-            next_key: next_key.into(),
+            keys,
             http,
             wake: Notify::new(),
             in_flight: Arc::new(Semaphore::new(slots)),
@@ -157,6 +158,7 @@ impl DevServer {
             // A wrong method answers in JSON too.
             .route("/v2/publish/{*destination}", post(publish::publish).fallback(method_not_allowed))
             .route("/v2/keys", get(keys).fallback(method_not_allowed))
+            .route("/v2/keys/rotate", post(rotate_keys).fallback(method_not_allowed))
             .route("/v2/messages/{id}", get(messages::get).delete(messages::cancel).fallback(method_not_allowed))
             .route("/v2/messages", delete(messages::cancel_many).fallback(method_not_allowed))
             .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many).fallback(method_not_allowed))
@@ -212,7 +214,12 @@ impl DevServer {
 
     /// Whether `token` is a signature this server made (with either of its keys).
     fn signed_here(&self, token: &str) -> bool {
-        [&self.0.current_key, &self.0.next_key].into_iter().any(|key| super::signing::issued_with(token, key))
+        let keys = self.0.keys.get();
+        let signed = [Some(&keys.current), Some(&keys.next), keys.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|key| super::signing::issued_with(token, key));
+        signed
     }
 }
 
@@ -298,7 +305,25 @@ async fn keys(axum::extract::State(server): axum::extract::State<DevServer>, hea
     if let Err(denied) = server.check(&headers, &uri) {
         return denied;
     }
-    Json(json!({ "current": server.0.current_key, "next": server.0.next_key })).into_response()
+    let keys = server.0.keys.get();
+    Json(json!({ "current": keys.current, "next": keys.next })).into_response()
+}
+
+/// `POST /v2/keys/rotate`: the next key becomes current and a new next key is made, for every
+/// instance (stored) and for the app's receiver (shared).
+async fn rotate_keys(axum::extract::State(server): axum::extract::State<DevServer>, headers: HeaderMap, uri: Uri) -> Response {
+    if let Err(denied) = server.check(&headers, &uri) {
+        return denied;
+    }
+    match crate::db::qstash::keys::rotate(&server.0.db).await {
+        Ok(Some(keys)) => {
+            tracing::info!("qstash-dev: signing keys rotated");
+            server.0.keys.set(keys.clone());
+            Json(json!({ "current": keys.current, "next": keys.next })).into_response()
+        }
+        Ok(None) => error(StatusCode::CONFLICT, "no stored keys to rotate; restart the server"),
+        Err(e) => internal(e, "rotate the signing keys"),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,75 @@
+//! The embedded server's signing keys, kept in the database so a rotation survives restarts and
+//! reaches every instance.
+
+use crate::db::{now_ms, Db};
+use crate::qstash::signing::{new_key, KeyPair};
+use sha2::{Digest, Sha256};
+
+const NAME: &str = "signing";
+
+/// Which configured keys stored keys grew from (a hash, not the keys).
+fn seed_of(current: &str, next: &str) -> String {
+    Sha256::digest(format!("{current}\n{next}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type Row = (String, String, Option<String>, String);
+
+async fn read(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Option<Row>> {
+    sqlx::query_as("SELECT current_key, next_key, previous_key, seeded_from FROM qstash_keys WHERE name = $1")
+        .bind(NAME)
+        .fetch_optional(&mut *conn)
+        .await
+}
+
+/// The keys in use: the stored ones when they grew from the configured `current` and `next`, else
+/// the configured ones (stored, so a later rotation starts from them).
+pub async fn load_or_seed(db: &Db, current: &str, next: &str) -> sqlx::Result<KeyPair> {
+    let seed = seed_of(current, next);
+    let mut tx = db.begin().await?;
+    if let Some((c, n, p, seeded_from)) = read(&mut tx).await? {
+        if seeded_from == seed {
+            tx.commit().await?;
+            return Ok(KeyPair { current: c, next: n, previous: p });
+        }
+    }
+    sqlx::query("DELETE FROM qstash_keys WHERE name = $1").bind(NAME).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO qstash_keys (name, current_key, next_key, previous_key, seeded_from, updated_at) VALUES ($1, $2, $3, NULL, $4, $5)",
+    )
+    .bind(NAME)
+    .bind(current)
+    .bind(next)
+    .bind(&seed)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(KeyPair { current: current.into(), next: next.into(), previous: None })
+}
+
+/// The stored keys (another instance may have rotated them).
+pub async fn load(db: &Db) -> sqlx::Result<Option<KeyPair>> {
+    let mut conn = db.acquire().await?;
+    Ok(read(&mut conn).await?.map(|(current, next, previous, _)| KeyPair { current, next, previous }))
+}
+
+/// QStash's rotation: the next key becomes current, a new next key is made; the old current is kept
+/// as `previous` for deliveries signed just before.
+pub async fn rotate(db: &Db) -> sqlx::Result<Option<KeyPair>> {
+    let mut tx = db.begin().await?;
+    let Some((current, next, _, seeded_from)) = read(&mut tx).await? else { return Ok(None) };
+    let rotated = KeyPair { current: next, next: new_key(), previous: Some(current) };
+    sqlx::query(
+        "UPDATE qstash_keys SET current_key = $1, next_key = $2, previous_key = $3, updated_at = $4 WHERE name = $5 AND seeded_from = $6",
+    )
+    .bind(&rotated.current)
+    .bind(&rotated.next)
+    .bind(&rotated.previous)
+    .bind(now_ms())
+    .bind(NAME)
+    .bind(&seeded_from)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(rotated))
+}
