@@ -16,7 +16,7 @@ use crate::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Map, Value};
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
 /// How long a delivery may outlive its timeout before its lease lapses and another instance may
@@ -53,9 +53,9 @@ impl DevServer {
         let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
         let mut pruned_at: Option<std::time::Instant> = None;
         let mut keys_read_at = std::time::Instant::now();
-        match self.0.recorder.lock().unwrap().take() {
+        match self.0.recorder.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(outcomes) => {
-                tokio::spawn(self.clone().run_recorder(outcomes));
+                tokio::spawn(self.clone().supervise_recorder(outcomes));
             }
             None => tracing::error!("qstash-dev: the delivery loop was started twice"),
         }
@@ -228,9 +228,23 @@ impl DevServer {
         Ok(())
     }
 
+    /// Runs the recorder, and runs it again should it ever stop by a panic: without it no outcome
+    /// would be recorded and every message would be delivered over and over.
+    async fn supervise_recorder(self, outcomes: mpsc::Receiver<Outcome>) {
+        let outcomes = Arc::new(tokio::sync::Mutex::new(outcomes));
+        loop {
+            let run = tokio::spawn(self.clone().run_recorder(outcomes.clone()));
+            match run.await {
+                Ok(()) => return,
+                Err(e) => tracing::error!(error = %e, "qstash-dev: the outcome recorder stopped; starting it again"),
+            }
+        }
+    }
+
     /// Commits the outcomes that arrive together (up to `RECORD_BATCH`) in one transaction, and
     /// tells each delivery whether its outcome was recorded.
-    pub(super) async fn run_recorder(self, mut outcomes: mpsc::Receiver<Outcome>) {
+    async fn run_recorder(self, outcomes: Arc<tokio::sync::Mutex<mpsc::Receiver<Outcome>>>) {
+        let mut outcomes = outcomes.lock().await;
         while let Some(first) = outcomes.recv().await {
             let mut batch = vec![first];
             while batch.len() < RECORD_BATCH {
@@ -240,17 +254,31 @@ impl DevServer {
                 }
             }
             let records: Vec<AttemptRecord<'_>> = batch.iter().map(Outcome::record).collect();
-            let result = db::qstash::record_attempts(&self.0.db, &records).await;
-            drop(records);
-            let recorded = match result {
+            let recorded = match db::qstash::record_attempts(&self.0.db, &records).await {
                 Ok(recorded) => recorded,
+                Err(e) if records.len() > 1 => {
+                    // Nothing of the batch was written; one bad outcome must not cost the others:
+                    // record them one by one.
+                    tracing::warn!(error = %e, outcomes = records.len(), "qstash-dev: a batch of outcomes failed; recording them one by one");
+                    let mut one_by_one = Vec::with_capacity(records.len());
+                    for record in &records {
+                        one_by_one.push(match db::qstash::record_attempts(&self.0.db, std::slice::from_ref(record)).await {
+                            Ok(done) => done.first().copied().unwrap_or(false),
+                            Err(e) => {
+                                tracing::error!(error = %e, message_id = record.id, "qstash-dev: failed to record a delivery outcome; it will be delivered again");
+                                false
+                            }
+                        });
+                    }
+                    one_by_one
+                }
                 Err(e) => {
-                    // Nothing of the batch was written: each message is delivered again once its
-                    // lease runs out.
-                    tracing::error!(error = %e, outcomes = batch.len(), "qstash-dev: failed to record delivery outcomes");
-                    vec![false; batch.len()]
+                    // Not written: the message is delivered again once its lease runs out.
+                    tracing::error!(error = %e, "qstash-dev: failed to record a delivery outcome; it will be delivered again");
+                    vec![false]
                 }
             };
+            drop(records);
             let triggered = batch.iter().zip(&recorded).any(|(o, ok)| *ok && !o.follow_ups.is_empty());
             for (outcome, ok) in batch.into_iter().zip(recorded) {
                 let _ = outcome.reply.send(ok);
