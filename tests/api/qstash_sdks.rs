@@ -8,7 +8,6 @@ use scout::{
     qstash::signing::sign,
 };
 use serde_json::Value;
-use std::time::{Duration, Instant};
 
 crate::on_both_databases!(the_official_python_sdk_works_against_the_embedded_server);
 
@@ -34,24 +33,7 @@ async fn the_official_python_sdk_works_against_the_embedded_server(backend: Back
         .await
         .unwrap();
     let id = published["messageId"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let message: Value = app
-            .client
-            .get(app.url(&format!("/v2/messages/{id}")))
-            .bearer_auth(DEV_QSTASH_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if message["state"] == "failed" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{message}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    app.wait_for_message_state(id, "failed").await;
     // A signature exactly as the embedded server signs deliveries.
     let (signed_url, signed_body) = (app.url("/api/qstash/process-scraping"), r#"{"jobId":"j","step":0}"#);
     let signature = sign(DEV_CURRENT_SIGNING_KEY, &signed_url, signed_body.as_bytes(), chrono::Utc::now().timestamp(), "py");

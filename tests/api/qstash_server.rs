@@ -65,6 +65,20 @@ fn call_times(calls: &Calls, path: &str) -> Vec<Instant> {
     calls.lock().unwrap().get(path).map(|c| c.iter().map(|(at, _)| *at).collect()).unwrap_or_default()
 }
 
+/// Polls `GET /v2/messages/{id}` of the QStash server at `base` until the message is in `state`.
+pub async fn wait_for_message_state_at(client: &reqwest::Client, base: &str, id: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = client.get(format!("{base}/v2/messages/{id}")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+        let message: Value = response.json().await.unwrap();
+        if message["state"] == state {
+            return message;
+        }
+        assert!(Instant::now() < deadline, "message never {state}: {message}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl TestApp {
     fn qstash_publish(&self, destination: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(&format!("/v2/publish/{destination}"))).bearer_auth(DEV_QSTASH_TOKEN)
@@ -76,16 +90,8 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    async fn wait_for_message_state(&self, id: &str, state: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let message = self.qstash_message(id).await;
-            if message["state"] == state {
-                return message;
-            }
-            assert!(Instant::now() < deadline, "message never {state}: {message}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    pub(crate) async fn wait_for_message_state(&self, id: &str, state: &str) -> Value {
+        wait_for_message_state_at(&self.client, &self.address, id, state).await
     }
 
     /// The bodies of the messages stored for `destination` (callbacks are messages), by attempt.

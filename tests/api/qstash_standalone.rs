@@ -2,7 +2,7 @@
 
 use crate::{
     helpers::{create_postgres_database, Backend},
-    qstash_server::spawn_destination,
+    qstash_server::{spawn_destination, wait_for_message_state_at},
 };
 use scout::{
     config::{DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY, DEV_QSTASH_TOKEN},
@@ -12,7 +12,6 @@ use scout::{
     },
 };
 use serde_json::Value;
-use std::time::{Duration, Instant};
 
 crate::on_both_databases!(the_standalone_server_delivers_to_any_app_signed_as_qstash_does);
 
@@ -47,23 +46,7 @@ async fn the_standalone_server_delivers_to_any_app_signed_as_qstash_does(backend
         .await
         .unwrap();
     let message_id = published["messageId"].as_str().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let message: Value = client
-            .get(format!("{base}/v2/messages/{message_id}"))
-            .bearer_auth(DEV_QSTASH_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if message["state"] == "delivered" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{message}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_message_state_at(&client, &base, message_id, "delivered").await;
     let headers = calls.lock().unwrap()["/api/webhook"][0].1.clone();
     assert_eq!(headers["x-app"], "other");
     assert_eq!(headers["content-type"], "application/json");

@@ -191,7 +191,8 @@ impl DevServer {
     /// the recorder (which commits attempts that finish together in one transaction).
     async fn record(&self, msg: &MessageRow, lease: i64, answer: Answer) -> anyhow::Result<()> {
         let delivered = answer.status.is_some_and(|s| (200..300).contains(&s));
-        let error = summarize(answer.status, &answer.body);
+        // (`lastError` only when it failed: a delivered answer's body is not read as text.)
+        let error = if delivered { String::new() } else { summarize(answer.status, &answer.body) };
         let gives_up = !delivered && (msg.retried >= msg.retries || answer.final_attempt);
         let kind = if delivered {
             OutcomeKind::Delivered
@@ -401,7 +402,8 @@ async fn read_capped(mut response: reqwest::Response, max: usize) -> Vec<u8> {
 /// `lastError`: the status and the start of the answer, as text (without NULs, which PostgreSQL's
 /// TEXT refuses and which would otherwise make the attempt impossible to record).
 fn summarize(status: Option<u16>, body: &[u8]) -> String {
-    let text: String = String::from_utf8_lossy(body).chars().filter(|c| *c != '\0').take(200).collect();
+    // The first 200 characters are at most 800 bytes: only those are converted.
+    let text: String = String::from_utf8_lossy(&body[..body.len().min(800)]).chars().filter(|c| *c != '\0').take(200).collect();
     match status {
         Some(status) => format!("HTTP {status}: {text}"),
         None => text,

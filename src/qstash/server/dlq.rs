@@ -130,16 +130,12 @@ pub(super) async fn retry_many(State(server): State<DevServer>, headers: HeaderM
 
 /// Publishes the entry's message again; `Upstash-Retries` on the retry request overrides its own.
 async fn retry_one(server: &DevServer, id: &str, headers: &HeaderMap) -> Result<Option<String>, Response> {
-    let retries = match headers.get("upstash-retries").and_then(|v| v.to_str().ok()) {
-        None => None,
-        Some(raw) => Some(
-            raw.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (0..=100).contains(n))
-                .ok_or_else(|| error(StatusCode::BAD_REQUEST, "invalid Upstash-Retries"))?,
-        ),
-    };
+    let retries = headers
+        .get("upstash-retries")
+        .and_then(|v| v.to_str().ok())
+        .map(|raw| super::publish::parse_retries(raw, "Upstash-Retries"))
+        .transpose()
+        .map_err(|message| error(StatusCode::BAD_REQUEST, &message))?;
     let retried = db::qstash::dlq::retry(&server.0.db, id, retries).await.map_err(|e| internal(e, "retry a DLQ message"))?;
     if retried.is_some() {
         server.0.wake.notify_one();

@@ -14,7 +14,7 @@ mod publish;
 mod query;
 
 use super::signing::SigningKeys;
-use crate::config::DevQstashConfig;
+use crate::config::{is_loopback_host, DevQstashConfig};
 use crate::db::Db;
 use axum::{
     http::{HeaderMap, StatusCode, Uri},
@@ -108,22 +108,6 @@ impl Destinations {
             };
             same_port && (base.host_str() == url.host_str() || url.host_str().is_some_and(is_loopback_host))
         })
-    }
-}
-
-/// `localhost` (with or without a trailing dot, and its subdomains), or a loopback or unspecified
-/// address in any spelling (`127.1`, `[::ffff:127.0.0.1]`: the URL parser has normalised them).
-fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
-    if host == "localhost" || host.ends_with(".localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => {
-            let ip = ip.to_canonical();
-            ip.is_loopback() || ip.is_unspecified()
-        }
-        Err(_) => false,
     }
 }
 

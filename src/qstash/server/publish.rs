@@ -176,10 +176,7 @@ fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publi
         (None, Some(raw)) => duration_ms(&raw).and_then(|ms| now.checked_add(ms)).ok_or("invalid Upstash-Delay")?,
         (None, None) => now,
     };
-    let retries = match options.get("upstash-retries") {
-        None => DEFAULT_RETRIES,
-        Some(raw) => raw.parse::<i64>().ok().filter(|n| (0..=MAX_RETRIES).contains(n)).ok_or("invalid Upstash-Retries")?,
-    };
+    let retries = options.get("upstash-retries").map(|raw| parse_retries(&raw, "Upstash-Retries")).transpose()?.unwrap_or(DEFAULT_RETRIES);
     let retry_delay = options.get("upstash-retry-delay");
     if let Some(expr) = &retry_delay {
         RetryDelay::parse(expr)?;
@@ -257,6 +254,11 @@ fn raw_destination(path: &str, query: Option<&str>) -> (Option<String>, Vec<(Str
     (is_url.then_some(destination), pairs)
 }
 
+/// A retry count (`Upstash-Retries`, a callback's, a DLQ retry's): 0–100.
+pub(super) fn parse_retries(raw: &str, name: &str) -> Result<i64, String> {
+    raw.trim().parse::<i64>().ok().filter(|n| (0..=MAX_RETRIES).contains(n)).ok_or(format!("invalid {name}"))
+}
+
 /// A Go-style duration (`10s`, `1h30m`, `2d`) in milliseconds, within i64.
 fn duration_ms(raw: &str) -> Option<i64> {
     crate::duration::parse(raw).and_then(|d| i64::try_from(d.as_millis()).ok())
@@ -272,9 +274,7 @@ fn method(raw: Option<String>) -> Result<String, String> {
 
 fn read_callback_options(options: &Options<'_>, prefix: &str) -> Result<CallbackOptions, String> {
     let get = |name: &str| options.get(&format!("{prefix}{name}"));
-    let retries = get("retries")
-        .map(|raw| raw.parse::<i64>().ok().filter(|n| (0..=MAX_RETRIES).contains(n)).ok_or(format!("invalid {prefix}retries")))
-        .transpose()?;
+    let retries = get("retries").map(|raw| parse_retries(&raw, &format!("{prefix}retries"))).transpose()?;
     let delay_ms = get("delay").map(|raw| duration_ms(&raw).ok_or(format!("invalid {prefix}delay"))).transpose()?;
     let timeout_ms =
         get("timeout").map(|raw| duration_ms(&raw).filter(|ms| *ms > 0).ok_or(format!("invalid {prefix}timeout"))).transpose()?;
