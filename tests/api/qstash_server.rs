@@ -25,6 +25,7 @@ crate::on_both_databases!(
     failed_messages_wait_in_the_dlq_and_can_be_retried,
     the_log_and_bulk_cancel_answer_as_qstash_does,
     rotated_keys_sign_deliveries_the_app_still_accepts,
+    finished_messages_are_pruned_after_their_retention,
 );
 
 /// Calls a test server saw: path → (when, headers) per call.
@@ -650,4 +651,28 @@ async fn rotated_keys_sign_deliveries_the_app_still_accepts(backend: Backend) {
     assert_eq!(keys(&app).await, twice);
     let job_id = app.start_search(&campaign, &["weaving"], 1000).await;
     assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
+}
+
+async fn finished_messages_are_pruned_after_their_retention(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let failed = publish_failing(&app, &[]).await;
+    app.wait_for_message_state(&failed, "failed").await;
+    let pending: Value =
+        app.qstash_publish(&app.url("/healthz")).header("Upstash-Delay", "1d").body("{}").send().await.unwrap().json().await.unwrap();
+    let pending = pending["messageId"].as_str().unwrap().to_string();
+    let db = scout::db::connect(&app.database_url).await.unwrap();
+    // Nothing is old enough yet.
+    let day_ago = chrono::Utc::now().timestamp_millis() - 86_400_000;
+    assert_eq!(scout::db::qstash::prune(&db, day_ago, day_ago).await.unwrap(), 0);
+    // Past the retention: the failed message goes with its events and DLQ entry; the pending one stays.
+    let later = chrono::Utc::now().timestamp_millis() + 1_000;
+    assert!(scout::db::qstash::prune(&db, later, later).await.unwrap() >= 3);
+    let count = |sql: &'static str, id: String| {
+        let db = db.clone();
+        async move { sqlx::query_as::<_, (i64,)>(sql).bind(id).fetch_one(&db).await.unwrap().0 }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM qstash_messages WHERE id = $1", failed.clone()).await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM qstash_events WHERE message_id = $1", failed.clone()).await, 0);
+    assert_eq!(count("SELECT COUNT(*) FROM qstash_dlq WHERE message_id = $1", failed).await, 0);
+    assert_eq!(app.qstash_message(&pending).await["state"], "pending");
 }
