@@ -54,22 +54,18 @@ pub async fn load(db: &Db) -> sqlx::Result<Option<KeyPair>> {
 }
 
 /// QStash's rotation: the next key becomes current, a new next key is made; the old current is kept
-/// as `previous` for deliveries signed just before.
+/// as `previous` for deliveries signed just before. One statement, so two rotations at once (or a
+/// writer between a read and the update, which SQLite answers with "busy") cannot interleave.
 pub async fn rotate(db: &Db) -> sqlx::Result<Option<KeyPair>> {
-    let mut tx = db.begin().await?;
-    let Some((current, next, _, seeded_from)) = read(&mut tx).await? else { return Ok(None) };
-    let rotated = KeyPair { current: next, next: new_key(), previous: Some(current) };
-    sqlx::query(
-        "UPDATE qstash_keys SET current_key = $1, next_key = $2, previous_key = $3, updated_at = $4 WHERE name = $5 AND seeded_from = $6",
+    let mut conn = db.acquire().await?;
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "UPDATE qstash_keys SET previous_key = current_key, current_key = next_key, next_key = $1, updated_at = $2
+         WHERE name = $3 RETURNING current_key, next_key, previous_key",
     )
-    .bind(&rotated.current)
-    .bind(&rotated.next)
-    .bind(&rotated.previous)
+    .bind(new_key())
     .bind(now_ms())
     .bind(NAME)
-    .bind(&seeded_from)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Some(rotated))
+    Ok(row.map(|(current, next, previous)| KeyPair { current, next, previous }))
 }
