@@ -8,6 +8,7 @@ mod apify;
 mod campaigns;
 mod instagram;
 mod jobs;
+mod qstash_queues;
 mod qstash_sdks;
 mod qstash_server;
 mod qstash_standalone;

@@ -55,6 +55,7 @@ const DLQ_COLUMNS: Columns = Columns {
     url: "m.destination",
     label: "m.label",
     caller_ip: "m.caller_ip",
+    queue_name: "m.queue_name",
     time: "d.created_at",
     dlq_id: Some("d.dlq_id"),
     state: None,
@@ -129,7 +130,12 @@ pub async fn retry(db: &Db, dlq_id: &str, retries: Option<i64>) -> sqlx::Result<
         label: m.label.as_deref(),
         callback_options: m.callback_options.as_deref(),
         failure_callback_options: m.failure_callback_options.as_deref(),
+        // Back into its queue (at the end), which may have been deleted since.
+        queue_name: m.queue_name.as_deref(),
     };
+    if let Some(queue) = message.queue_name {
+        super::queues::ensure(&mut tx, queue, now).await?;
+    }
     insert_message(&mut tx, &id, &message, now).await?;
     insert_event(&mut tx, &id, "CREATED", None).await?;
     tx.commit().await?;

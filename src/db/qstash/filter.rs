@@ -9,12 +9,13 @@ pub struct Filter {
     pub url: Option<String>,
     pub label: Option<String>,
     pub caller_ip: Option<String>,
+    pub queue_name: Option<String>,
     /// Event states (`IN_PROGRESS` already expanded to the states it stands for).
     pub states: Vec<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub response_status: Option<i64>,
-    /// A filter on what this server does not keep (URL groups, schedules, queues, flow control keys):
+    /// A filter on what this server does not keep (URL groups, schedules, flow control keys):
     /// it matches nothing, as it would match nothing of this server's at QStash.
     pub matches_nothing: bool,
 }
@@ -79,7 +80,12 @@ impl Sql {
             self.bind_list(&filter.states);
             self.push(")");
         }
-        let text = [(columns.url, &filter.url), (columns.label, &filter.label), (columns.caller_ip, &filter.caller_ip)];
+        let text = [
+            (columns.url, &filter.url),
+            (columns.label, &filter.label),
+            (columns.caller_ip, &filter.caller_ip),
+            (columns.queue_name, &filter.queue_name),
+        ];
         for (column, value) in text {
             if let Some(value) = value {
                 self.push(&format!(" AND {column} = ")).bind(Bind::Text(value.clone()));
@@ -104,6 +110,7 @@ pub struct Columns {
     pub url: &'static str,
     pub label: &'static str,
     pub caller_ip: &'static str,
+    pub queue_name: &'static str,
     pub time: &'static str,
     pub dlq_id: Option<&'static str>,
     pub state: Option<&'static str>,
@@ -136,6 +143,7 @@ mod tests {
             url: "m.destination",
             label: "m.label",
             caller_ip: "m.caller_ip",
+            queue_name: "m.queue_name",
             time: "d.created_at",
             dlq_id: Some("d.dlq_id"),
             state: None,

@@ -1,10 +1,11 @@
 //! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
-//! ids, delivery events (`events`) and the dead-letter queue (`dlq`).
+//! ids, delivery events (`events`), the dead-letter queue (`dlq`) and queues (`queues`).
 
 pub mod dlq;
 pub mod events;
 pub mod filter;
 pub mod keys;
+pub mod queues;
 
 use super::{new_id, now_ms, Db};
 use filter::{bound, Bind, Columns, Filter, Sql};
@@ -39,11 +40,13 @@ pub struct MessageRow {
     /// JSON `publish::CallbackOptions` of the callback and of the failure callback.
     pub callback_options: Option<String>,
     pub failure_callback_options: Option<String>,
+    /// The queue it was enqueued to, if any.
+    pub queue_name: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
     failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
-    callback_options, failure_callback_options";
+    callback_options, failure_callback_options, queue_name";
 
 #[derive(Default)]
 pub struct NewMessage<'a> {
@@ -62,6 +65,8 @@ pub struct NewMessage<'a> {
     pub label: Option<&'a str>,
     pub callback_options: Option<&'a str>,
     pub failure_callback_options: Option<&'a str>,
+    /// Enqueued to this queue (created with parallelism 1 if it does not exist).
+    pub queue_name: Option<&'a str>,
 }
 
 pub enum Published {
@@ -71,9 +76,24 @@ pub enum Published {
 
 /// Stores a message, unless `dedup_id` was used within `dedup_window_ms` (then the earlier id).
 pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
+    let mut published = publish_all(db, std::slice::from_ref(&msg), dedup_window_ms).await?;
+    Ok(published.remove(0))
+}
+
+/// Stores messages (a batch) in one transaction: all of them or, on an error, none.
+pub async fn publish_all(db: &Db, msgs: &[NewMessage<'_>], dedup_window_ms: i64) -> sqlx::Result<Vec<Published>> {
+    let mut tx = db.begin().await?;
+    let mut published = Vec::with_capacity(msgs.len());
+    for msg in msgs {
+        published.push(publish_in(&mut tx, msg, dedup_window_ms).await?);
+    }
+    tx.commit().await?;
+    Ok(published)
+}
+
+async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
     let now = now_ms();
     let id = format!("msg_{}", new_id());
-    let mut tx = db.begin().await?;
     if let Some(dedup_id) = msg.dedup_id {
         let claimed = sqlx::query(
             "INSERT INTO qstash_dedup (dedup_id, message_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (dedup_id) DO NOTHING",
@@ -81,7 +101,7 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
         .bind(dedup_id)
         .bind(&id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
             == 1;
@@ -92,21 +112,22 @@ pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx
                 .bind(now)
                 .bind(dedup_id)
                 .bind(now - dedup_window_ms)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected()
                 == 1;
             if !renewed {
                 let (existing,): (String,) =
-                    sqlx::query_as("SELECT message_id FROM qstash_dedup WHERE dedup_id = $1").bind(dedup_id).fetch_one(&mut *tx).await?;
-                tx.rollback().await?;
+                    sqlx::query_as("SELECT message_id FROM qstash_dedup WHERE dedup_id = $1").bind(dedup_id).fetch_one(&mut *conn).await?;
                 return Ok(Published::Deduplicated(existing));
             }
         }
     }
-    insert_message(&mut tx, &id, &msg, now).await?;
-    insert_event(&mut tx, &id, "CREATED", None).await?;
-    tx.commit().await?;
+    if let Some(queue) = msg.queue_name {
+        queues::ensure(conn, queue, now).await?;
+    }
+    insert_message(conn, &id, msg, now).await?;
+    insert_event(conn, &id, "CREATED", None).await?;
     Ok(Published::Created(id))
 }
 
@@ -114,8 +135,8 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
-            callback_options, failure_callback_options)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)",
+            callback_options, failure_callback_options, queue_name, queue_order)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(id)
     .bind(msg.destination)
@@ -134,6 +155,10 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     .bind(msg.label)
     .bind(msg.callback_options)
     .bind(msg.failure_callback_options)
+    .bind(msg.queue_name)
+    // Orders a queue's messages: by time, then by this process's sequence (ties across
+    // instances are messages published at once, whose order no publisher can rely on).
+    .bind(msg.queue_name.map(|_| ordered_id()))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -143,12 +168,23 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM qstash_messages WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
-/// When the next pending message becomes due (to sleep exactly that long).
+/// A pending message `m` its queue lets through: not enqueued, or in a queue that is not paused and
+/// among its first `parallelism` pending messages (those in flight or waiting to be retried
+/// included, so a queue delivers in order and never more at once than its parallelism).
+const QUEUE_LETS_THROUGH: &str = "(m.queue_name IS NULL OR EXISTS (
+        SELECT 1 FROM qstash_queues q WHERE q.name = m.queue_name AND q.paused = 0 AND q.parallelism > (
+            SELECT COUNT(*) FROM qstash_messages o
+            WHERE o.queue_name = m.queue_name AND o.state = 'pending' AND o.queue_order < m.queue_order)))";
+
+/// When the next pending message becomes due (to sleep exactly that long); messages a queue holds
+/// back wait for a delivery to end, which wakes the loop.
 pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
-    let row: (Option<i64>,) =
-        sqlx::query_as("SELECT MIN(CASE WHEN locked_until > not_before THEN locked_until ELSE not_before END) FROM qstash_messages WHERE state = 'pending'")
-            .fetch_one(db)
-            .await?;
+    let row: (Option<i64>,) = sqlx::query_as(&format!(
+        "SELECT MIN(CASE WHEN m.locked_until > m.not_before THEN m.locked_until ELSE m.not_before END)
+         FROM qstash_messages m WHERE m.state = 'pending' AND {QUEUE_LETS_THROUGH}"
+    ))
+    .fetch_one(db)
+    .await?;
     Ok(row.0)
 }
 
@@ -160,8 +196,8 @@ pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Resul
     let mut tx = db.begin().await?;
     let leased: Vec<MessageRow> = sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
-         WHERE id IN (SELECT id FROM qstash_messages WHERE state = 'pending' AND not_before <= $2 AND locked_until <= $2
-                      ORDER BY not_before LIMIT $3)
+         WHERE id IN (SELECT m.id FROM qstash_messages m WHERE m.state = 'pending' AND m.not_before <= $2 AND m.locked_until <= $2
+                      AND {QUEUE_LETS_THROUGH} ORDER BY m.not_before LIMIT $3)
            AND state = 'pending' AND not_before <= $2 AND locked_until <= $2
          RETURNING {COLUMNS}"
     ))
@@ -277,20 +313,25 @@ pub async fn record_attempts(db: &Db, records: &[AttemptRecord<'_>]) -> sqlx::Re
 /// unknown or already done.
 pub async fn cancel(db: &Db, id: &str) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
+    let cancelled = cancel_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(cancelled)
+}
+
+pub(super) async fn cancel_in(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<bool> {
     let cancelled = sqlx::query(
         "UPDATE qstash_messages SET state = 'cancelled', locked_until = 0, updated_at = $1 WHERE id = $2 AND state = 'pending'",
     )
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected()
         == 1;
     if cancelled {
-        insert_event(&mut tx, id, "CANCEL_REQUESTED", None).await?;
-        insert_event(&mut tx, id, "CANCELED", None).await?;
+        insert_event(conn, id, "CANCEL_REQUESTED", None).await?;
+        insert_event(conn, id, "CANCELED", None).await?;
     }
-    tx.commit().await?;
     Ok(cancelled)
 }
 
@@ -302,6 +343,7 @@ pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Resu
         url: "destination",
         label: "label",
         caller_ip: "caller_ip",
+        queue_name: "queue_name",
         time: "created_at",
         dlq_id: None,
         state: None,
@@ -340,8 +382,9 @@ pub async fn prune(db: &Db, before: i64, dedup_before: i64) -> sqlx::Result<u64>
     Ok(pruned)
 }
 
-/// Event ids sort by time, then by a per-process sequence: events of one millisecond keep their order.
-fn new_event_id() -> String {
+/// Ids that sort by time, then by a per-process sequence: events (and a queue's messages) of one
+/// millisecond keep their order.
+fn ordered_id() -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;
     format!("{:013}{seq:06}{}", now_ms(), &new_id()[..8])
@@ -363,7 +406,7 @@ async fn insert_event_with(
         "INSERT INTO qstash_events (id, message_id, state, detail, created_at, response_status, next_delivery)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
-    .bind(new_event_id())
+    .bind(ordered_id())
     .bind(message_id)
     .bind(state)
     .bind(detail)

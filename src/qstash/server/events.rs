@@ -54,6 +54,7 @@ fn view(e: &EventRow) -> Value {
         // The Python SDK reads the first name, the docs the second.
         ("retryDelayExpr", &e.retry_delay),
         ("retryDelayExpression", &e.retry_delay),
+        ("queueName", &e.queue_name),
     ];
     for (name, value) in text {
         if let Some(value) = value {

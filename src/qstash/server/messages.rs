@@ -91,6 +91,7 @@ pub(super) fn view(m: &db::qstash::MessageRow) -> Value {
         ("retryDelayExpression", m.retry_delay.as_deref()),
         ("callerIP", m.caller_ip.as_deref()),
         ("label", m.label.as_deref()),
+        ("queueName", m.queue_name.as_deref()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

@@ -4,7 +4,7 @@
 //! lease on each delivery lets several instances share the table.
 //!
 //! `publish` turns a request into a stored message, `delivery` delivers it, `messages` reads and
-//! cancels it. Everything it calls is checked against `Destinations`: it never relays to other hosts.
+//! cancels it, `queues` manages queues. Everything it calls is checked against `Destinations`: it never relays to other hosts.
 
 mod delivery;
 mod dlq;
@@ -12,6 +12,7 @@ mod events;
 mod messages;
 mod publish;
 mod query;
+mod queues;
 
 use super::signing::SigningKeys;
 use crate::config::{is_loopback_host, DevQstashConfig};
@@ -141,6 +142,13 @@ impl DevServer {
         Router::new()
             // A wrong method answers in JSON too.
             .route("/v2/publish/{*destination}", post(publish::publish).fallback(method_not_allowed))
+            .route("/v2/enqueue/{*queue_and_destination}", post(publish::enqueue).fallback(method_not_allowed))
+            .route("/v2/batch", post(publish::batch).fallback(method_not_allowed))
+            .route("/v2/queues", get(queues::list).post(queues::upsert).fallback(method_not_allowed))
+            .route("/v2/queues/", get(queues::list).post(queues::upsert).fallback(method_not_allowed))
+            .route("/v2/queues/{name}", get(queues::get).delete(queues::delete).fallback(method_not_allowed))
+            .route("/v2/queues/{name}/pause", post(queues::pause).fallback(method_not_allowed))
+            .route("/v2/queues/{name}/resume", post(queues::resume).fallback(method_not_allowed))
             .route("/v2/keys", get(keys).fallback(method_not_allowed))
             .route("/v2/keys/rotate", post(rotate_keys).fallback(method_not_allowed))
             .route("/v2/messages/{id}", get(messages::get).delete(messages::cancel).fallback(method_not_allowed))

@@ -12,7 +12,7 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Request, State},
-    http::{request::Parts, StatusCode},
+    http::{request::Parts, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -42,7 +42,13 @@ const NOT_FORWARDED: [&str; 10] = [
     "forwarded",
     "proxy-authorization",
 ];
-const PATH_PREFIX: &str = "/v2/publish/";
+const PUBLISH_PREFIX: &str = "/v2/publish/";
+const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
+/// A batch: messages and bytes at most.
+const MAX_BATCH: usize = 1000;
+const MAX_BATCH_BYTES: usize = 10 * 1024 * 1024;
+/// Queue names, at most.
+const MAX_NAME_LEN: usize = 200;
 
 /// How a callback (or failure callback) is itself delivered: `Upstash-Callback-Retries`, `-Delay`,
 /// `-Method`, `-Timeout` and `-Forward-*` (and the same after `Upstash-Failure-Callback-`).
@@ -57,55 +63,178 @@ pub struct CallbackOptions {
     pub forward: Map<String, Value>,
 }
 
+/// `POST /v2/publish/{destination}`.
 pub(super) async fn publish(State(server): State<DevServer>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    if let Err(denied) = server.check(&parts.headers, &parts.uri) {
-        return denied;
-    }
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, "message body exceeds 1 MB"),
+    let (parts, body) = match read_request(&server, request, MAX_BODY_BYTES).await {
+        Ok(read) => read,
+        Err(response) => return response,
     };
-    let caller_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
-    let message = match read_publish(&server, &parts, &body) {
+    let (destination, query) = raw_destination(parts.uri.path().strip_prefix(PUBLISH_PREFIX), parts.uri.query());
+    let options = Options { headers: &parts.headers, query };
+    store_one(&server, &parts, destination, None, &options, &body).await
+}
+
+/// `POST /v2/enqueue/{queue}/{destination}`: a publish into a queue (created if it does not exist).
+pub(super) async fn enqueue(State(server): State<DevServer>, request: Request) -> Response {
+    let (parts, body) = match read_request(&server, request, MAX_BODY_BYTES).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let rest = parts.uri.path().strip_prefix(ENQUEUE_PREFIX).unwrap_or_default();
+    let (queue, destination) = rest.split_once('/').unwrap_or((rest, ""));
+    let queue = super::percent_decode(queue);
+    if let Err(message) = check_queue_name(&queue) {
+        return error(StatusCode::BAD_REQUEST, &message);
+    }
+    let (destination, query) = raw_destination(Some(destination), parts.uri.query());
+    let options = Options { headers: &parts.headers, query };
+    store_one(&server, &parts, destination, Some(queue), &options, &body).await
+}
+
+/// One message of `POST /v2/batch`, as the SDKs send it (the Python SDK sends `null` for what it
+/// does not set).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchEntry {
+    destination: Option<String>,
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+/// `POST /v2/batch`: several publishes (or enqueues) in one request, each with its own `Upstash-*`
+/// headers; all are checked before any is stored, and all are stored together or none is.
+pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> Response {
+    let (parts, body) = match read_request(&server, request, MAX_BATCH_BYTES).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let entries: Vec<BatchEntry> = match serde_json::from_slice(&body) {
+        Ok(entries) => entries,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the batch must be a JSON array of messages: {e}")),
+    };
+    if entries.is_empty() || entries.len() > MAX_BATCH {
+        return error(StatusCode::BAD_REQUEST, &format!("a batch holds 1 to {MAX_BATCH} messages"));
+    }
+    let mut messages = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let read = (|| {
+            let headers = header_map(entry.headers.unwrap_or_default())?;
+            let body = entry.body.unwrap_or_default().into_bytes();
+            if body.len() > MAX_BODY_BYTES {
+                return Err("message body exceeds 1 MB".to_string());
+            }
+            let queue = entry.queue.filter(|q| !q.is_empty());
+            if let Some(queue) = &queue {
+                check_queue_name(queue)?;
+            }
+            let destination = entry.destination.filter(|d| is_url(d));
+            let options = Options { headers: &headers, query: Vec::new() };
+            read_publish(&server, destination, queue, &options, &body)
+        })();
+        match read {
+            Ok(message) => messages.push(message),
+            Err(message) => return error(StatusCode::BAD_REQUEST, &format!("message {i}: {message}")),
+        }
+    }
+    let caller_ip = caller_ip(&parts);
+    let new: Vec<NewMessage<'_>> = messages.iter().map(|m| m.new_message(caller_ip.as_deref())).collect();
+    match db::qstash::publish_all(&server.0.db, &new, server.0.config.dedup_window.as_millis() as i64).await {
+        Ok(published) => {
+            server.0.wake.notify_one();
+            let answers: Vec<Value> = published.iter().zip(&messages).map(|(p, m)| answer(p, m).1).collect();
+            Json(Value::Array(answers)).into_response()
+        }
+        Err(e) => internal(e, "store a batch"),
+    }
+}
+
+/// The request's parts and body (at most `max` bytes), once the caller is let in.
+async fn read_request(server: &DevServer, request: Request, max: usize) -> Result<(Parts, Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    server.check(&parts.headers, &parts.uri)?;
+    match axum::body::to_bytes(body, max).await {
+        Ok(body) => Ok((parts, body)),
+        Err(_) => Err(error(StatusCode::PAYLOAD_TOO_LARGE, &format!("the body exceeds {} MB", max / (1024 * 1024)))),
+    }
+}
+
+fn caller_ip(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// Reads, checks and stores one publish or enqueue: 200 with its id, 202 with the earlier id when
+/// it is a duplicate.
+async fn store_one(
+    server: &DevServer,
+    parts: &Parts,
+    destination: Option<String>,
+    queue: Option<String>,
+    options: &Options<'_>,
+    body: &[u8],
+) -> Response {
+    let message = match read_publish(server, destination, queue, options, body) {
         Ok(message) => message,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
-    let body_base64 = STANDARD.encode(&body);
-    let headers_json = Value::Object(message.forward.clone()).to_string();
-    let callback_options = message.callback_options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
-    let failure_callback_options = message.failure_callback_options.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
-    let published = db::qstash::publish(
-        &server.0.db,
-        NewMessage {
-            destination: &message.destination,
-            method: &message.method,
-            body_base64: &body_base64,
-            headers_json: &headers_json,
-            retries: message.retries,
-            not_before: message.not_before,
-            callback: message.callback.as_deref(),
-            failure_callback: message.failure_callback.as_deref(),
-            dedup_id: message.dedup_id.as_deref(),
-            caller_ip: caller_ip.as_deref(),
-            retry_delay: message.retry_delay.as_deref(),
-            timeout_ms: message.timeout_ms,
-            label: message.label.as_deref(),
-            callback_options: callback_options.as_deref(),
-            failure_callback_options: failure_callback_options.as_deref(),
-        },
-        server.0.config.dedup_window.as_millis() as i64,
-    )
-    .await;
+    let caller_ip = caller_ip(parts);
+    let published =
+        db::qstash::publish(&server.0.db, message.new_message(caller_ip.as_deref()), server.0.config.dedup_window.as_millis() as i64)
+            .await;
     match published {
-        Ok(db::qstash::Published::Created(id)) => {
-            server.0.wake.notify_one();
-            (StatusCode::OK, Json(json!({ "messageId": id, "url": message.destination }))).into_response()
-        }
-        Ok(db::qstash::Published::Deduplicated(id)) => {
-            (StatusCode::ACCEPTED, Json(json!({ "messageId": id, "url": message.destination, "deduplicated": true }))).into_response()
+        Ok(published) => {
+            if matches!(published, db::qstash::Published::Created(_)) {
+                server.0.wake.notify_one();
+            }
+            let (status, body) = answer(&published, &message);
+            (status, Json(body)).into_response()
         }
         Err(e) => internal(e, "store a message"),
+    }
+}
+
+/// What QStash answers for a stored message: its id and URL, and `deduplicated` (202) when an
+/// earlier one stands for it.
+fn answer(published: &db::qstash::Published, message: &Publish) -> (StatusCode, Value) {
+    match published {
+        db::qstash::Published::Created(id) => (StatusCode::OK, json!({ "messageId": id, "url": message.destination })),
+        db::qstash::Published::Deduplicated(id) => {
+            (StatusCode::ACCEPTED, json!({ "messageId": id, "url": message.destination, "deduplicated": true }))
+        }
+    }
+}
+
+/// A batch message's `headers` object as a header map (values may be strings, numbers or booleans,
+/// as a JSON encoder writes them).
+fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let value = match value {
+            Value::String(text) => text,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            _ => return Err(format!("header {name} must be a string")),
+        };
+        let name = HeaderName::try_from(name.as_str()).map_err(|_| format!("invalid header name {name}"))?;
+        let value = HeaderValue::try_from(value).map_err(|_| format!("invalid value of header {name}"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// QStash's rule for queue (and URL group) names: letters, digits, `-`, `_` and `.`.
+pub(super) fn check_queue_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("a queue name is 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"))
     }
 }
 
@@ -126,18 +255,47 @@ pub(super) struct Publish {
     pub failure_callback_options: Option<CallbackOptions>,
     pub dedup_id: Option<String>,
     pub label: Option<String>,
+    pub queue: Option<String>,
+    /// What is stored: the body's bytes in base64, the forwarded headers and callback options as JSON.
+    pub body_base64: String,
+    pub headers_json: String,
+    pub callback_options_json: Option<String>,
+    pub failure_callback_options_json: Option<String>,
+}
+
+impl Publish {
+    fn new_message<'a>(&'a self, caller_ip: Option<&'a str>) -> NewMessage<'a> {
+        NewMessage {
+            destination: &self.destination,
+            method: &self.method,
+            body_base64: &self.body_base64,
+            headers_json: &self.headers_json,
+            retries: self.retries,
+            not_before: self.not_before,
+            callback: self.callback.as_deref(),
+            failure_callback: self.failure_callback.as_deref(),
+            dedup_id: self.dedup_id.as_deref(),
+            caller_ip,
+            retry_delay: self.retry_delay.as_deref(),
+            timeout_ms: self.timeout_ms,
+            label: self.label.as_deref(),
+            callback_options: self.callback_options_json.as_deref(),
+            failure_callback_options: self.failure_callback_options_json.as_deref(),
+            queue_name: self.queue.as_deref(),
+        }
+    }
 }
 
 /// An `Upstash-*` option from its header or, as QStash also accepts, its lower-case query form
 /// (`?upstash-delay=10s`).
 struct Options<'a> {
-    parts: &'a Parts,
+    headers: &'a HeaderMap,
     query: Vec<(String, String)>,
 }
 
 impl Options<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        let from_header = self.parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+        let from_header = self.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
         from_header
             .or_else(|| self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
             .filter(|v| !v.is_empty())
@@ -146,7 +304,7 @@ impl Options<'_> {
     /// Every option whose name starts with `prefix` (lower case), as (rest of the name, value), each
     /// name once (the header's value wins over the query's).
     fn with_prefix(&self, prefix: &str) -> Vec<(String, String)> {
-        let headers = self.parts.headers.iter().filter_map(|(name, value)| {
+        let headers = self.headers.iter().filter_map(|(name, value)| {
             let rest = name.as_str().strip_prefix(prefix)?;
             Some((rest.to_string(), value.to_str().ok()?.to_string()))
         });
@@ -160,13 +318,17 @@ impl Options<'_> {
     }
 }
 
-fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publish, String> {
-    let (destination, query) = raw_destination(parts.uri.path(), parts.uri.query());
+fn read_publish(
+    server: &DevServer,
+    destination: Option<String>,
+    queue: Option<String>,
+    options: &Options<'_>,
+    body: &[u8],
+) -> Result<Publish, String> {
     let destination = destination.ok_or("destination must be an http(s) URL")?;
     if !server.0.destinations.allows(&destination) {
         return Err("the embedded QStash server only delivers to this app".into());
     }
-    let options = Options { parts, query };
     let now = db::now_ms();
     // `Upstash-Not-Before` (unix seconds) wins over `Upstash-Delay`.
     let not_before = match (options.get("upstash-not-before"), options.get("upstash-delay")) {
@@ -201,9 +363,9 @@ fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publi
             return Err("the embedded QStash server only calls back to this app".into());
         }
     }
-    let callback_options = callback.as_ref().map(|_| read_callback_options(&options, "upstash-callback-")).transpose()?;
+    let callback_options = callback.as_ref().map(|_| read_callback_options(options, "upstash-callback-")).transpose()?;
     let failure_callback_options =
-        failure_callback.as_ref().map(|_| read_callback_options(&options, "upstash-failure-callback-")).transpose()?;
+        failure_callback.as_ref().map(|_| read_callback_options(options, "upstash-failure-callback-")).transpose()?;
     let content_based = options.get("upstash-content-based-deduplication").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let dedup_id = match options.get("upstash-deduplication-id") {
         Some(id) => Some(id),
@@ -211,7 +373,13 @@ fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publi
         None => None,
     };
     let label = options.get("upstash-label");
+    let json_of = |o: &Option<CallbackOptions>| o.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
     Ok(Publish {
+        body_base64: STANDARD.encode(body),
+        headers_json: Value::Object(forward.clone()).to_string(),
+        callback_options_json: json_of(&callback_options),
+        failure_callback_options_json: json_of(&failure_callback_options),
+        queue,
         destination,
         method,
         forward,
@@ -228,9 +396,9 @@ fn read_publish(server: &DevServer, parts: &Parts, body: &Bytes) -> Result<Publi
     })
 }
 
-/// The destination as the SDKs send it: raw after `/v2/publish/`, with the request's query (less
-/// `qstash_token` and the `upstash-*` options) as its own. Also returns the query's pairs.
-fn raw_destination(path: &str, query: Option<&str>) -> (Option<String>, Vec<(String, String)>) {
+/// The destination as the SDKs send it: raw after `/v2/publish/` (`rest`), with the request's query
+/// (less `qstash_token` and the `upstash-*` options) as its own. Also returns the query's pairs.
+fn raw_destination(rest: Option<&str>, query: Option<&str>) -> (Option<String>, Vec<(String, String)>) {
     let mut pairs = Vec::new();
     let mut own = Vec::new();
     for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
@@ -245,13 +413,16 @@ fn raw_destination(path: &str, query: Option<&str>) -> (Option<String>, Vec<(Str
             own.push(pair);
         }
     }
-    let Some(raw) = path.strip_prefix(PATH_PREFIX) else { return (None, pairs) };
+    let Some(raw) = rest else { return (None, pairs) };
     let mut destination = raw.to_string();
     if !own.is_empty() {
         destination = format!("{destination}?{}", own.join("&"));
     }
-    let is_url = (destination.starts_with("http://") || destination.starts_with("https://")) && reqwest::Url::parse(&destination).is_ok();
-    (is_url.then_some(destination), pairs)
+    (is_url(&destination).then_some(destination), pairs)
+}
+
+fn is_url(destination: &str) -> bool {
+    (destination.starts_with("http://") || destination.starts_with("https://")) && reqwest::Url::parse(destination).is_ok()
 }
 
 /// A retry count (`Upstash-Retries`, a callback's, a DLQ retry's): 0–100.
@@ -320,12 +491,12 @@ mod tests {
 
     #[test]
     fn the_destination_is_the_raw_rest_of_the_path_with_its_query() {
-        let (d, q) = raw_destination("/v2/publish/https://example.com/a%20b", Some("x=1&qstash_token=t&upstash-delay=10s&y=2"));
+        let (d, q) = raw_destination(Some("https://example.com/a%20b"), Some("x=1&qstash_token=t&upstash-delay=10s&y=2"));
         assert_eq!(d.as_deref(), Some("https://example.com/a%20b?x=1&y=2"));
         assert_eq!(q, vec![("upstash-delay".to_string(), "10s".to_string())]);
-        assert_eq!(raw_destination("/v2/publish/http://localhost:3000//x", None).0.as_deref(), Some("http://localhost:3000//x"));
-        assert_eq!(raw_destination("/v2/publish/my-url-group", None).0, None);
-        assert_eq!(raw_destination("/v2/publish/http://", None).0, None);
+        assert_eq!(raw_destination(Some("http://localhost:3000//x"), None).0.as_deref(), Some("http://localhost:3000//x"));
+        assert_eq!(raw_destination(Some("my-url-group"), None).0, None);
+        assert_eq!(raw_destination(Some("http://"), None).0, None);
     }
 
     #[test]

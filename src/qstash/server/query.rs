@@ -128,6 +128,7 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
             "url" => filter.url = Some(value.clone()),
             "label" => filter.label = Some(value.clone()),
             "callerIp" | "callerIP" => filter.caller_ip = Some(value.clone()),
+            "queueName" => filter.queue_name = Some(value.clone()),
             "fromDate" => filter.from_ms = Some(number(name, value)?),
             "toDate" => filter.to_ms = Some(number(name, value)?),
             "responseStatus" => filter.response_status = Some(number(name, value)?),
@@ -140,7 +141,7 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
                 _ => return Err(format!("unknown state {value}")),
             },
             // Kept by QStash, not (yet) by this server: nothing of its own matches them.
-            "topicName" | "urlGroup" | "scheduleId" | "queueName" | "flowControlKey" | "endpointName" | "host" | "path" => {
+            "topicName" | "urlGroup" | "scheduleId" | "flowControlKey" | "endpointName" | "host" | "path" => {
                 filter.matches_nothing = true
             }
             _ => {}
@@ -196,7 +197,8 @@ mod tests {
         assert!(filter(&pairs(Some("state=CANCELLED")), EVENT_PARAMS).unwrap().states == vec!["CANCELED"]);
         assert!(filter(&pairs(Some("state=LOST")), EVENT_PARAMS).is_err());
         assert!(filter(&pairs(Some("fromDate=yesterday")), EVENT_PARAMS).is_err());
-        assert!(filter(&pairs(Some("queueName=q")), EVENT_PARAMS).unwrap().matches_nothing);
+        assert_eq!(filter(&pairs(Some("queueName=q")), EVENT_PARAMS).unwrap().queue_name.as_deref(), Some("q"));
+        assert!(filter(&pairs(Some("scheduleId=s")), EVENT_PARAMS).unwrap().matches_nothing);
         // A misspelt or foreign filter never widens a bulk call to everything.
         assert!(filter(&pairs(Some("messageid=x")), CANCEL_PARAMS).is_err());
         assert!(filter(&pairs(Some("responseStatus=500")), CANCEL_PARAMS).is_err());

@@ -1,0 +1,238 @@
+//! Queues, enqueue and batch on the embedded QStash server: a queue delivers in order, never more at
+//! once than its parallelism, nothing while paused, and keeps all of it across a restart; a batch
+//! stores every message or none.
+
+use crate::helpers::{spawn_app_with, Backend, TestApp};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    Router,
+};
+use scout::config::DEV_QSTASH_TOKEN;
+use serde_json::{json, Value};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+crate::on_both_databases!(queues_deliver_in_order_within_their_parallelism, batches_store_every_message_or_none,);
+
+/// One call a destination saw: its path, when it began and ended, and its headers.
+#[derive(Clone, Debug)]
+struct Call {
+    path: String,
+    began: Instant,
+    ended: Instant,
+    headers: HeaderMap,
+}
+
+type Calls = Arc<Mutex<Vec<Call>>>;
+
+/// A destination that takes 300 ms per call (so overlapping deliveries show), fails the first call
+/// of a path under `/fail-once/`, and records every call once it ends.
+async fn spawn_timed_destination() -> (String, Calls) {
+    let calls: Calls = Arc::default();
+    let router = Router::new().fallback(timed_answer).with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (address, calls)
+}
+
+async fn timed_answer(State(calls): State<Calls>, uri: Uri, headers: HeaderMap) -> Response {
+    let began = Instant::now();
+    let path = uri.path().to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut calls = calls.lock().unwrap();
+    let first = !calls.iter().any(|c| c.path == path);
+    calls.push(Call { path: path.clone(), began, ended: Instant::now(), headers });
+    if first && path.starts_with("/fail-once/") {
+        (StatusCode::INTERNAL_SERVER_ERROR, "not yet").into_response()
+    } else {
+        "ok".into_response()
+    }
+}
+
+fn calls_to(calls: &Calls, prefix: &str) -> Vec<Call> {
+    let mut calls: Vec<Call> = calls.lock().unwrap().iter().filter(|c| c.path.starts_with(prefix)).cloned().collect();
+    calls.sort_by_key(|c| c.began);
+    calls
+}
+
+/// The most calls that were in flight at one time.
+fn most_at_once(calls: &[Call]) -> usize {
+    calls.iter().map(|c| calls.iter().filter(|o| o.began <= c.began && c.began < o.ended).count()).max().unwrap_or(0)
+}
+
+impl TestApp {
+    fn qstash(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(DEV_QSTASH_TOKEN)
+    }
+
+    async fn enqueue(&self, queue: &str, destination: &str) -> String {
+        let response = self.qstash(reqwest::Method::POST, &format!("/v2/enqueue/{queue}/{destination}")).body("{}").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.unwrap()["messageId"].as_str().unwrap().to_string()
+    }
+
+    async fn queue(&self, name: &str) -> (StatusCode, Value) {
+        let response = self.qstash(reqwest::Method::GET, &format!("/v2/queues/{name}")).send().await.unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    async fn upsert_queue(&self, body: Value) -> StatusCode {
+        self.qstash(reqwest::Method::POST, "/v2/queues").json(&body).send().await.unwrap().status()
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn queues_deliver_in_order_within_their_parallelism(backend: Backend) {
+    let (public, calls) = spawn_timed_destination().await;
+    let mut app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
+
+    // Created by upsert, with the fields both SDKs read; paused, it delivers nothing and shows lag.
+    assert_eq!(app.upsert_queue(json!({"queueName": "orders", "parallelism": 2, "paused": true})).await, StatusCode::OK);
+    for i in 0..6 {
+        app.enqueue("orders", &format!("{public}/q/{i}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(calls_to(&calls, "/q/").is_empty(), "a paused queue delivered");
+    let (status, queue) = app.queue("orders").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((queue["name"].as_str(), queue["parallelism"].as_i64(), queue["paused"].as_bool()), (Some("orders"), Some(2), Some(true)));
+    assert_eq!(queue["lag"], 6);
+    assert!(queue["createdAt"].is_i64() && queue["updatedAt"].is_i64(), "{queue}");
+
+    // Resumed: in order, two at a time, never three.
+    let resumed = app.qstash(reqwest::Method::POST, "/v2/queues/orders/resume").send().await.unwrap();
+    assert_eq!(resumed.status(), StatusCode::OK);
+    wait_until("the queue is delivered", || calls_to(&calls, "/q/").len() == 6).await;
+    let delivered = calls_to(&calls, "/q/");
+    assert_eq!(most_at_once(&delivered), 2, "{delivered:#?}");
+    // In order: message k begins only once all but one of the messages ahead of it are done.
+    let index = |c: &Call| c.path.trim_start_matches("/q/").parse::<usize>().unwrap();
+    for call in &delivered {
+        let k = index(call);
+        let done_ahead = delivered.iter().filter(|c| index(c) < k && c.ended <= call.began).count();
+        assert!(done_ahead + 1 >= k, "message {k} began with {done_ahead} ahead of it done: {delivered:#?}");
+    }
+
+    // Enqueueing creates a queue of parallelism 1: a message being retried holds the ones behind it.
+    for path in ["/serial/a", "/fail-once/b", "/serial/c"] {
+        app.enqueue("serial", &format!("{public}{path}")).await;
+    }
+    wait_until("the serial queue is delivered", || calls.lock().unwrap().iter().any(|c| c.path == "/serial/c")).await;
+    let order: Vec<String> = calls_to(&calls, "/").into_iter().map(|c| c.path).filter(|p| !p.starts_with("/q/")).collect();
+    assert_eq!(order, vec!["/serial/a", "/fail-once/b", "/fail-once/b", "/serial/c"]);
+    let (_, serial) = app.queue("serial").await;
+    assert_eq!((serial["parallelism"].as_i64(), serial["paused"].as_bool(), serial["lag"].as_i64()), (Some(1), Some(false), Some(0)));
+    let listed: Value = app.qstash(reqwest::Method::GET, "/v2/queues").send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["orders", "serial"]);
+    // The log and the DLQ filter by queue.
+    let log: Value = app.qstash(reqwest::Method::GET, "/v2/events?queueName=orders&state=DELIVERED").send().await.unwrap().json().await.unwrap();
+    let log = log["events"].as_array().unwrap();
+    assert_eq!(log.len(), 6);
+    assert!(log.iter().all(|e| e["queueName"] == "orders"), "{log:?}");
+
+    // Paused and full, it survives a restart; deleting it cancels what waits in it.
+    app.qstash(reqwest::Method::POST, "/v2/queues/orders/pause").send().await.unwrap();
+    let waiting = [app.enqueue("orders", &format!("{public}/q/later-1")).await, app.enqueue("orders", &format!("{public}/q/later-2")).await];
+    app.restart().await;
+    let (_, queue) = app.queue("orders").await;
+    assert_eq!((queue["paused"].as_bool(), queue["lag"].as_i64(), queue["parallelism"].as_i64()), (Some(true), Some(2), Some(2)));
+    let deleted = app.qstash(reqwest::Method::DELETE, "/v2/queues/orders").send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    for id in &waiting {
+        assert_eq!(app.wait_for_message_state(id, "cancelled").await["queueName"], "orders");
+    }
+    assert_eq!(app.queue("orders").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(calls_to(&calls, "/q/").len(), 6, "a deleted queue's message was delivered");
+
+    // What is refused, in JSON.
+    for body in [
+        json!({"queueName": "bad name", "parallelism": 1}),
+        json!({"queueName": "ok", "parallelism": 0}),
+        json!({"queueName": "ok", "parallelism": 1, "speed": 3}),
+        json!({"parallelism": 1}),
+    ] {
+        assert_eq!(app.upsert_queue(body.clone()).await, StatusCode::BAD_REQUEST, "{body}");
+    }
+    let bad = app.qstash(reqwest::Method::POST, &format!("/v2/enqueue/bad!name/{public}/q/x")).body("{}").send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.json::<Value>().await.unwrap()["error"].is_string());
+    let (status, missing) = app.queue("missing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing["error"].is_string());
+    for path in ["/v2/queues/missing/pause", "/v2/queues/missing/resume"] {
+        assert_eq!(app.qstash(reqwest::Method::POST, path).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    }
+}
+
+async fn batches_store_every_message_or_none(backend: Backend) {
+    let (public, calls) = spawn_timed_destination().await;
+    let app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
+    let batch = |body: Value| app.qstash(reqwest::Method::POST, "/v2/batch").json(&body).send();
+    let stored = || async {
+        let pool = app.db().await;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM qstash_messages").fetch_one(&pool).await.unwrap();
+        pool.close().await;
+        n
+    };
+
+    // As the JS SDK sends it (headers with their options), and as the Python one does (nulls).
+    let response = batch(json!([
+        {"destination": format!("{public}/batch/a"), "headers": {"upstash-forward-x-trace": "t-a", "content-type": "text/plain"}, "body": "a"},
+        {"destination": format!("{public}/batch/b"), "headers": {"Upstash-Deduplication-Id": "same"}, "body": "b", "queue": "batched"},
+        {"destination": format!("{public}/batch/c"), "headers": {"Upstash-Deduplication-Id": "same"}, "body": "c"},
+        {"destination": format!("{public}/batch/d"), "headers": {}, "body": null, "queue": null},
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answers: Value = response.json().await.unwrap();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 4);
+    assert_eq!(answers[0]["url"], format!("{public}/batch/a"));
+    assert_eq!(answers[2]["deduplicated"], true, "the same deduplication id twice in one batch is one message");
+    assert_eq!(answers[2]["messageId"], answers[1]["messageId"]);
+    for answer in [&answers[0], &answers[1], &answers[3]] {
+        app.wait_for_message_state(answer["messageId"].as_str().unwrap(), "delivered").await;
+    }
+    let a = calls_to(&calls, "/batch/a");
+    assert_eq!(a[0].headers["x-trace"], "t-a");
+    assert_eq!(a[0].headers["content-type"], "text/plain");
+    assert_eq!(app.qstash_message_json(answers[1]["messageId"].as_str().unwrap()).await["queueName"], "batched");
+    assert!(calls_to(&calls, "/batch/c").is_empty());
+
+    // One bad message refuses the whole batch, and nothing of it is stored.
+    let before = stored().await;
+    for (body, why) in [
+        (json!([{"destination": format!("{public}/batch/e"), "body": "e"}, {"destination": "http://169.254.169.254/", "body": "x"}]), "foreign"),
+        (json!([{"destination": format!("{public}/batch/e"), "headers": {"Upstash-Delay": "soon"}}]), "bad option"),
+        (json!([{"destination": format!("{public}/batch/e"), "queue": "no queue"}]), "bad queue name"),
+        (json!([{"destination": "not a url"}]), "not a URL"),
+        (json!([{"destination": format!("{public}/batch/e"), "header": {}}]), "unknown field"),
+        (json!([]), "empty"),
+        (json!({"destination": format!("{public}/batch/e")}), "not an array"),
+    ] {
+        let response = batch(body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{why}");
+        assert!(response.json::<Value>().await.unwrap()["error"].is_string(), "{why}");
+    }
+    assert_eq!(stored().await, before);
+}
+
+impl TestApp {
+    async fn qstash_message_json(&self, id: &str) -> Value {
+        self.qstash(reqwest::Method::GET, &format!("/v2/messages/{id}")).send().await.unwrap().json().await.unwrap()
+    }
+}
