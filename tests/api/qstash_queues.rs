@@ -1,6 +1,6 @@
-//! Queues, enqueue and batch on the embedded QStash server: a queue delivers in order, never more at
-//! once than its parallelism, nothing while paused, and keeps all of it across a restart; a batch
-//! stores every message or none.
+//! Queues, URL groups, enqueue and batch on the embedded QStash server: a queue delivers in order,
+//! never more at once than its parallelism, nothing while paused, and keeps all of it across a
+//! restart; a URL group delivers to each endpoint; a batch stores every message or none.
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 use axum::{
@@ -16,7 +16,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-crate::on_both_databases!(queues_deliver_in_order_within_their_parallelism, batches_store_every_message_or_none,);
+crate::on_both_databases!(
+    queues_deliver_in_order_within_their_parallelism,
+    url_groups_deliver_to_every_endpoint,
+    batches_store_every_message_or_none,
+);
 
 /// One call a destination saw: its path, when it began and ended, and its headers.
 #[derive(Clone, Debug)]
@@ -235,4 +239,101 @@ impl TestApp {
     async fn qstash_message_json(&self, id: &str) -> Value {
         self.qstash(reqwest::Method::GET, &format!("/v2/messages/{id}")).send().await.unwrap().json().await.unwrap()
     }
+}
+
+async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
+    let (public, calls) = spawn_timed_destination().await;
+    let app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
+    let endpoints = |method: reqwest::Method, group: &str, body: Value| {
+        app.qstash(method, &format!("/v2/topics/{group}/endpoints")).json(&body).send()
+    };
+    let group = || async {
+        let response = app.qstash(reqwest::Method::GET, "/v2/topics/team").send().await.unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    let added = endpoints(
+        reqwest::Method::POST,
+        "team",
+        json!({"endpoints": [{"name": "alpha", "url": format!("{public}/g/a")}, {"url": format!("{public}/g/b")}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(added.status(), StatusCode::OK);
+    let (_, team) = group().await;
+    assert_eq!(team["name"], "team");
+    assert_eq!(team["endpoints"], json!([{"name": "alpha", "url": format!("{public}/g/a")}, {"url": format!("{public}/g/b")}]));
+    assert!(team["createdAt"].is_i64() && team["updatedAt"].is_i64());
+    let listed: Value = app.qstash(reqwest::Method::GET, "/v2/topics").send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed, json!([team]));
+
+    // A publish to the name: one message per endpoint, each delivered, each knowing its group.
+    let published = app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
+    assert_eq!(published.status(), StatusCode::OK);
+    let published: Value = published.json().await.unwrap();
+    let published = published.as_array().unwrap().clone();
+    assert_eq!(published.len(), 2);
+    assert_eq!(published[1]["url"], format!("{public}/g/b"));
+    for answer in &published {
+        let message = app.wait_for_message_state(answer["messageId"].as_str().unwrap(), "delivered").await;
+        assert_eq!((message["topicName"].as_str(), message["urlGroup"].as_str()), (Some("team"), Some("team")));
+    }
+    assert_eq!(app.qstash_message_json(published[0]["messageId"].as_str().unwrap()).await["endpointName"], "alpha");
+    assert_eq!((calls_to(&calls, "/g/a").len(), calls_to(&calls, "/g/b").len()), (1, 1));
+    // The same deduplication id again: 202, the same messages.
+    let again = app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again[0]["messageId"], published[0]["messageId"]);
+    assert_eq!(again[1]["deduplicated"], true);
+    // Enqueued to a group, and in a batch: arrays again, nested in the batch.
+    let enqueued: Value = app.qstash(reqwest::Method::POST, "/v2/enqueue/fanout/team").body("q").send().await.unwrap().json().await.unwrap();
+    assert_eq!(enqueued.as_array().unwrap().len(), 2);
+    let queued = app.wait_for_message_state(enqueued[0]["messageId"].as_str().unwrap(), "delivered").await;
+    assert_eq!((queued["queueName"].as_str(), queued["topicName"].as_str()), (Some("fanout"), Some("team")));
+    let batch: Value = app
+        .qstash(reqwest::Method::POST, "/v2/batch")
+        .json(&json!([{"destination": "team", "body": "b"}, {"destination": format!("{public}/g/solo"), "body": "s"}]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((batch[0].as_array().map(Vec::len), batch[1]["messageId"].is_string()), (Some(2), true), "{batch}");
+    // The log filters by group and by endpoint name.
+    let log: Value =
+        app.qstash(reqwest::Method::GET, "/v2/events?topicName=team&endpointName=alpha&state=CREATED").send().await.unwrap().json().await.unwrap();
+    let log = log["events"].as_array().unwrap();
+    assert_eq!(log.len(), 3, "the publish, the enqueue and the batch: {log:?}");
+    assert!(log.iter().all(|e| e["topicName"] == "team" && e["endpointName"] == "alpha"));
+
+    // Endpoints go by name or URL; the group goes with its last endpoint.
+    let removed = endpoints(reqwest::Method::DELETE, "team", json!({"endpoints": [{"name": "alpha"}]})).await.unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(group().await.1["endpoints"], json!([{"url": format!("{public}/g/b")}]));
+    endpoints(reqwest::Method::DELETE, "team", json!({"endpoints": [{"url": format!("{public}/g/b")}]})).await.unwrap();
+    assert_eq!(group().await.0, StatusCode::NOT_FOUND);
+    let gone = app.qstash(reqwest::Method::POST, "/v2/publish/team").body("x").send().await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert!(gone.json::<Value>().await.unwrap()["error"].is_string());
+    endpoints(reqwest::Method::POST, "short-lived", json!({"endpoints": [{"url": format!("{public}/g/c")}]})).await.unwrap();
+    assert_eq!(app.qstash(reqwest::Method::DELETE, "/v2/topics/short-lived").send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.qstash(reqwest::Method::DELETE, "/v2/topics/short-lived").send().await.unwrap().status(), StatusCode::NOT_FOUND);
+
+    // What is refused: an endpoint elsewhere, no URL, a bad name, nothing to remove by.
+    for (group, body) in [
+        ("team", json!({"endpoints": [{"url": "http://169.254.169.254/latest"}]})),
+        ("team", json!({"endpoints": [{"name": "no-url"}]})),
+        ("team", json!({"endpoints": []})),
+        ("bad%20name", json!({"endpoints": [{"url": format!("{public}/g/a")}]})),
+        ("team", json!({"urls": [format!("{public}/g/a")]})),
+    ] {
+        let response = endpoints(reqwest::Method::POST, group, body.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{group} {body}");
+    }
+    endpoints(reqwest::Method::POST, "team", json!({"endpoints": [{"url": format!("{public}/g/a")}]})).await.unwrap();
+    let nothing = endpoints(reqwest::Method::DELETE, "team", json!({"endpoints": [{}]})).await.unwrap();
+    assert_eq!(nothing.status(), StatusCode::BAD_REQUEST);
+    let bad_destination = app.qstash(reqwest::Method::POST, "/v2/publish/not!a-group").body("x").send().await.unwrap();
+    assert_eq!(bad_destination.status(), StatusCode::BAD_REQUEST);
 }

@@ -56,6 +56,8 @@ const DLQ_COLUMNS: Columns = Columns {
     label: "m.label",
     caller_ip: "m.caller_ip",
     queue_name: "m.queue_name",
+    topic_name: "m.topic_name",
+    endpoint_name: "m.endpoint_name",
     time: "d.created_at",
     dlq_id: Some("d.dlq_id"),
     state: None,
@@ -132,6 +134,8 @@ pub async fn retry(db: &Db, dlq_id: &str, retries: Option<i64>) -> sqlx::Result<
         failure_callback_options: m.failure_callback_options.as_deref(),
         // Back into its queue (at the end), which may have been deleted since.
         queue_name: m.queue_name.as_deref(),
+        topic_name: m.topic_name.as_deref(),
+        endpoint_name: m.endpoint_name.as_deref(),
     };
     if let Some(queue) = message.queue_name {
         super::queues::ensure(&mut tx, queue, now).await?;

@@ -22,6 +22,8 @@ pub struct EventRow {
     pub failure_callback: Option<String>,
     pub retry_delay: Option<String>,
     pub queue_name: Option<String>,
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
 }
 
 const EVENT_COLUMNS: Columns = Columns {
@@ -30,6 +32,8 @@ const EVENT_COLUMNS: Columns = Columns {
     label: "m.label",
     caller_ip: "m.caller_ip",
     queue_name: "m.queue_name",
+    topic_name: "m.topic_name",
+    endpoint_name: "m.endpoint_name",
     time: "e.created_at",
     dlq_id: None,
     state: Some("e.state"),
@@ -40,7 +44,8 @@ const EVENT_COLUMNS: Columns = Columns {
 pub async fn list(db: &Db, filter: &Filter, offset: i64, limit: i64) -> sqlx::Result<(Vec<EventRow>, bool)> {
     let mut sql = Sql::new(
         "SELECT e.message_id, e.state, e.detail, e.created_at, e.response_status, e.next_delivery, m.destination AS url,
-            m.method, m.label, m.caller_ip, m.retries, m.callback, m.failure_callback, m.retry_delay, m.queue_name
+            m.method, m.label, m.caller_ip, m.retries, m.callback, m.failure_callback, m.retry_delay, m.queue_name,
+            m.topic_name, m.endpoint_name
          FROM qstash_events e LEFT JOIN qstash_messages m ON m.id = e.message_id WHERE 1 = 1",
     );
     sql.filter(filter, &EVENT_COLUMNS);

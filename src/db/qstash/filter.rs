@@ -10,12 +10,14 @@ pub struct Filter {
     pub label: Option<String>,
     pub caller_ip: Option<String>,
     pub queue_name: Option<String>,
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
     /// Event states (`IN_PROGRESS` already expanded to the states it stands for).
     pub states: Vec<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub response_status: Option<i64>,
-    /// A filter on what this server does not keep (URL groups, schedules, flow control keys):
+    /// A filter on what this server does not keep (schedules, flow control keys, hosts and paths):
     /// it matches nothing, as it would match nothing of this server's at QStash.
     pub matches_nothing: bool,
 }
@@ -85,6 +87,8 @@ impl Sql {
             (columns.label, &filter.label),
             (columns.caller_ip, &filter.caller_ip),
             (columns.queue_name, &filter.queue_name),
+            (columns.topic_name, &filter.topic_name),
+            (columns.endpoint_name, &filter.endpoint_name),
         ];
         for (column, value) in text {
             if let Some(value) = value {
@@ -111,6 +115,8 @@ pub struct Columns {
     pub label: &'static str,
     pub caller_ip: &'static str,
     pub queue_name: &'static str,
+    pub topic_name: &'static str,
+    pub endpoint_name: &'static str,
     pub time: &'static str,
     pub dlq_id: Option<&'static str>,
     pub state: Option<&'static str>,
@@ -144,6 +150,8 @@ mod tests {
             label: "m.label",
             caller_ip: "m.caller_ip",
             queue_name: "m.queue_name",
+            topic_name: "m.topic_name",
+            endpoint_name: "m.endpoint_name",
             time: "d.created_at",
             dlq_id: Some("d.dlq_id"),
             state: None,

@@ -1,11 +1,13 @@
 //! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
-//! ids, delivery events (`events`), the dead-letter queue (`dlq`) and queues (`queues`).
+//! ids, delivery events (`events`), the dead-letter queue (`dlq`), queues (`queues`) and URL groups
+//! (`url_groups`).
 
 pub mod dlq;
 pub mod events;
 pub mod filter;
 pub mod keys;
 pub mod queues;
+pub mod url_groups;
 
 use super::{new_id, now_ms, Db};
 use filter::{bound, Bind, Columns, Filter, Sql};
@@ -42,11 +44,14 @@ pub struct MessageRow {
     pub failure_callback_options: Option<String>,
     /// The queue it was enqueued to, if any.
     pub queue_name: Option<String>,
+    /// The URL group it was published to, and the endpoint's name there.
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
     failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
-    callback_options, failure_callback_options, queue_name";
+    callback_options, failure_callback_options, queue_name, topic_name, endpoint_name";
 
 #[derive(Default)]
 pub struct NewMessage<'a> {
@@ -67,6 +72,8 @@ pub struct NewMessage<'a> {
     pub failure_callback_options: Option<&'a str>,
     /// Enqueued to this queue (created with parallelism 1 if it does not exist).
     pub queue_name: Option<&'a str>,
+    pub topic_name: Option<&'a str>,
+    pub endpoint_name: Option<&'a str>,
 }
 
 pub enum Published {
@@ -135,8 +142,8 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
-            callback_options, failure_callback_options, queue_name, queue_order)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            callback_options, failure_callback_options, queue_name, queue_order, topic_name, endpoint_name)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(id)
     .bind(msg.destination)
@@ -159,6 +166,8 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     // Orders a queue's messages: by time, then by this process's sequence (ties across
     // instances are messages published at once, whose order no publisher can rely on).
     .bind(msg.queue_name.map(|_| ordered_id()))
+    .bind(msg.topic_name)
+    .bind(msg.endpoint_name)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -344,6 +353,8 @@ pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Resu
         label: "label",
         caller_ip: "caller_ip",
         queue_name: "queue_name",
+        topic_name: "topic_name",
+        endpoint_name: "endpoint_name",
         time: "created_at",
         dlq_id: None,
         state: None,

@@ -55,6 +55,8 @@ fn view(e: &EventRow) -> Value {
         ("retryDelayExpr", &e.retry_delay),
         ("retryDelayExpression", &e.retry_delay),
         ("queueName", &e.queue_name),
+        ("topicName", &e.topic_name),
+        ("endpointName", &e.endpoint_name),
     ];
     for (name, value) in text {
         if let Some(value) = value {

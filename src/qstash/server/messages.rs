@@ -92,6 +92,10 @@ pub(super) fn view(m: &db::qstash::MessageRow) -> Value {
         ("callerIP", m.caller_ip.as_deref()),
         ("label", m.label.as_deref()),
         ("queueName", m.queue_name.as_deref()),
+        ("topicName", m.topic_name.as_deref()),
+        // The JS SDK's name for it.
+        ("urlGroup", m.topic_name.as_deref()),
+        ("endpointName", m.endpoint_name.as_deref()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

@@ -4,7 +4,7 @@
 //! lease on each delivery lets several instances share the table.
 //!
 //! `publish` turns a request into a stored message, `delivery` delivers it, `messages` reads and
-//! cancels it, `queues` manages queues. Everything it calls is checked against `Destinations`: it never relays to other hosts.
+//! cancels it, `queues` and `url_groups` manage queues and URL groups. Everything it calls is checked against `Destinations`: it never relays to other hosts.
 
 mod delivery;
 mod dlq;
@@ -13,6 +13,7 @@ mod messages;
 mod publish;
 mod query;
 mod queues;
+mod url_groups;
 
 use super::signing::SigningKeys;
 use crate::config::{is_loopback_host, DevQstashConfig};
@@ -149,6 +150,12 @@ impl DevServer {
             .route("/v2/queues/{name}", get(queues::get).delete(queues::delete).fallback(method_not_allowed))
             .route("/v2/queues/{name}/pause", post(queues::pause).fallback(method_not_allowed))
             .route("/v2/queues/{name}/resume", post(queues::resume).fallback(method_not_allowed))
+            .route("/v2/topics", get(url_groups::list).fallback(method_not_allowed))
+            .route("/v2/topics/{name}", get(url_groups::get).delete(url_groups::delete).fallback(method_not_allowed))
+            .route(
+                "/v2/topics/{name}/endpoints",
+                post(url_groups::add_endpoints).delete(url_groups::remove_endpoints).fallback(method_not_allowed),
+            )
             .route("/v2/keys", get(keys).fallback(method_not_allowed))
             .route("/v2/keys/rotate", post(rotate_keys).fallback(method_not_allowed))
             .route("/v2/messages/{id}", get(messages::get).delete(messages::cancel).fallback(method_not_allowed))

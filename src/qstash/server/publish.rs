@@ -69,9 +69,9 @@ pub(super) async fn publish(State(server): State<DevServer>, request: Request) -
         Ok(read) => read,
         Err(response) => return response,
     };
-    let (destination, query) = raw_destination(parts.uri.path().strip_prefix(PUBLISH_PREFIX), parts.uri.query());
+    let (destination, query) = raw_destination(parts.uri.path().strip_prefix(PUBLISH_PREFIX).unwrap_or_default(), parts.uri.query());
     let options = Options { headers: &parts.headers, query };
-    store_one(&server, &parts, destination, None, &options, &body).await
+    store_one(&server, &parts, &destination, None, &options, &body).await
 }
 
 /// `POST /v2/enqueue/{queue}/{destination}`: a publish into a queue (created if it does not exist).
@@ -86,9 +86,9 @@ pub(super) async fn enqueue(State(server): State<DevServer>, request: Request) -
     if let Err(message) = check_queue_name(&queue) {
         return error(StatusCode::BAD_REQUEST, &message);
     }
-    let (destination, query) = raw_destination(Some(destination), parts.uri.query());
+    let (destination, query) = raw_destination(destination, parts.uri.query());
     let options = Options { headers: &parts.headers, query };
-    store_one(&server, &parts, destination, Some(queue), &options, &body).await
+    store_one(&server, &parts, &destination, Some(queue), &options, &body).await
 }
 
 /// One message of `POST /v2/batch`, as the SDKs send it (the Python SDK sends `null` for what it
@@ -119,37 +119,92 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
     if entries.is_empty() || entries.len() > MAX_BATCH {
         return error(StatusCode::BAD_REQUEST, &format!("a batch holds 1 to {MAX_BATCH} messages"));
     }
-    let mut messages = Vec::with_capacity(entries.len());
+    // Each entry's messages (one, or one per endpoint of a URL group) and whether it went to a group.
+    let mut entries_read: Vec<(Vec<Publish>, bool)> = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
-        let read = (|| {
-            let headers = header_map(entry.headers.unwrap_or_default())?;
+        let read = async {
+            let headers = header_map(entry.headers.unwrap_or_default()).map_err(bad_request)?;
             let body = entry.body.unwrap_or_default().into_bytes();
             if body.len() > MAX_BODY_BYTES {
-                return Err("message body exceeds 1 MB".to_string());
+                return Err(bad_request("message body exceeds 1 MB".into()));
             }
             let queue = entry.queue.filter(|q| !q.is_empty());
             if let Some(queue) = &queue {
-                check_queue_name(queue)?;
+                check_queue_name(queue).map_err(bad_request)?;
             }
-            let destination = entry.destination.filter(|d| is_url(d));
             let options = Options { headers: &headers, query: Vec::new() };
-            read_publish(&server, destination, queue, &options, &body)
-        })();
-        match read {
-            Ok(message) => messages.push(message),
-            Err(message) => return error(StatusCode::BAD_REQUEST, &format!("message {i}: {message}")),
+            read_messages(&server, entry.destination.as_deref().unwrap_or_default(), queue, &options, &body).await
+        };
+        match read.await {
+            Ok(read) => entries_read.push(read),
+            Err(Rejected(status, message)) => return error(status, &format!("message {i}: {message}")),
         }
     }
     let caller_ip = caller_ip(&parts);
-    let new: Vec<NewMessage<'_>> = messages.iter().map(|m| m.new_message(caller_ip.as_deref())).collect();
+    let new: Vec<NewMessage<'_>> =
+        entries_read.iter().flat_map(|(messages, _)| messages.iter().map(|m| m.new_message(caller_ip.as_deref()))).collect();
     match db::qstash::publish_all(&server.0.db, &new, server.0.config.dedup_window.as_millis() as i64).await {
         Ok(published) => {
             server.0.wake.notify_one();
-            let answers: Vec<Value> = published.iter().zip(&messages).map(|(p, m)| answer(p, m).1).collect();
+            let mut published = published.into_iter();
+            let answers: Vec<Value> = entries_read
+                .iter()
+                .map(|(messages, to_group)| {
+                    let answers: Vec<Value> = messages.iter().zip(published.by_ref()).map(|(m, p)| answer(&p, m).1).collect();
+                    if *to_group {
+                        Value::Array(answers)
+                    } else {
+                        answers.into_iter().next().unwrap_or(Value::Null)
+                    }
+                })
+                .collect();
             Json(Value::Array(answers)).into_response()
         }
         Err(e) => internal(e, "store a batch"),
     }
+}
+
+/// Why a publish is refused: its status and a sentence.
+struct Rejected(StatusCode, String);
+
+fn bad_request(message: String) -> Rejected {
+    Rejected(StatusCode::BAD_REQUEST, message)
+}
+
+/// The messages a publish makes: one for a URL, one per endpoint for a URL group (each keeps the
+/// group and the endpoint's name; a deduplication id applies per endpoint). The bool says whether
+/// it went to a group.
+async fn read_messages(
+    server: &DevServer,
+    destination: &str,
+    queue: Option<String>,
+    options: &Options<'_>,
+    body: &[u8],
+) -> Result<(Vec<Publish>, bool), Rejected> {
+    if is_url(destination) {
+        let message = read_publish(server, destination.to_string(), queue, options, body).map_err(bad_request)?;
+        return Ok((vec![message], false));
+    }
+    if check_name("URL group", destination).is_err() {
+        return Err(bad_request("destination must be an http(s) URL or the name of a URL group".into()));
+    }
+    let group = match db::qstash::url_groups::find(&server.0.db, destination).await {
+        Ok(Some(group)) => group,
+        Ok(None) => return Err(Rejected(StatusCode::NOT_FOUND, format!("URL group {destination} not found"))),
+        Err(e) => {
+            tracing::error!(error = %e, "qstash-dev: failed to read a URL group");
+            return Err(Rejected(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()));
+        }
+    };
+    let mut messages = Vec::with_capacity(group.endpoints.len());
+    for endpoint in group.endpoints {
+        let mut message = read_publish(server, endpoint.url.clone(), queue.clone(), options, body).map_err(bad_request)?;
+        message.dedup_id = message.dedup_id.map(|id| format!("{id}\n{}", endpoint.url));
+        message.topic_name = Some(group.name.clone());
+        message.endpoint_name = endpoint.endpoint_name;
+        messages.push(message);
+    }
+    Ok((messages, true))
 }
 
 /// The request's parts and body (at most `max` bytes), once the caller is let in.
@@ -167,30 +222,36 @@ fn caller_ip(parts: &Parts) -> Option<String> {
 }
 
 /// Reads, checks and stores one publish or enqueue: 200 with its id, 202 with the earlier id when
-/// it is a duplicate.
+/// it is a duplicate; to a URL group, 200 with one answer per endpoint (202 when all are duplicates).
 async fn store_one(
     server: &DevServer,
     parts: &Parts,
-    destination: Option<String>,
+    destination: &str,
     queue: Option<String>,
     options: &Options<'_>,
     body: &[u8],
 ) -> Response {
-    let message = match read_publish(server, destination, queue, options, body) {
-        Ok(message) => message,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+    let (messages, to_group) = match read_messages(server, destination, queue, options, body).await {
+        Ok(read) => read,
+        Err(Rejected(status, message)) => return error(status, &message),
     };
     let caller_ip = caller_ip(parts);
-    let published =
-        db::qstash::publish(&server.0.db, message.new_message(caller_ip.as_deref()), server.0.config.dedup_window.as_millis() as i64)
-            .await;
+    let new: Vec<NewMessage<'_>> = messages.iter().map(|m| m.new_message(caller_ip.as_deref())).collect();
+    let published = db::qstash::publish_all(&server.0.db, &new, server.0.config.dedup_window.as_millis() as i64).await;
     match published {
         Ok(published) => {
-            if matches!(published, db::qstash::Published::Created(_)) {
+            if published.iter().any(|p| matches!(p, db::qstash::Published::Created(_))) {
                 server.0.wake.notify_one();
             }
-            let (status, body) = answer(&published, &message);
-            (status, Json(body)).into_response()
+            let answers: Vec<(StatusCode, Value)> = published.iter().zip(&messages).map(|(p, m)| answer(p, m)).collect();
+            let all_duplicates = answers.iter().all(|(status, _)| *status == StatusCode::ACCEPTED);
+            let status = if all_duplicates { StatusCode::ACCEPTED } else { StatusCode::OK };
+            let mut bodies: Vec<Value> = answers.into_iter().map(|(_, body)| body).collect();
+            if to_group {
+                (status, Json(Value::Array(bodies))).into_response()
+            } else {
+                (status, Json(bodies.remove(0))).into_response()
+            }
         }
         Err(e) => internal(e, "store a message"),
     }
@@ -226,15 +287,20 @@ fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, String> {
     Ok(map)
 }
 
-/// QStash's rule for queue (and URL group) names: letters, digits, `-`, `_` and `.`.
+/// QStash's rule for queue names: letters, digits, `-`, `_` and `.`.
 pub(super) fn check_queue_name(name: &str) -> Result<(), String> {
+    check_name("queue", name)
+}
+
+/// The rule for names of queues and URL groups (and schedule ids): letters, digits, `-`, `_`, `.`.
+pub(super) fn check_name(kind: &str, name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if valid {
         Ok(())
     } else {
-        Err(format!("a queue name is 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"))
+        Err(format!("a {kind} name is 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'"))
     }
 }
 
@@ -256,6 +322,8 @@ pub(super) struct Publish {
     pub dedup_id: Option<String>,
     pub label: Option<String>,
     pub queue: Option<String>,
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
     /// What is stored: the body's bytes in base64, the forwarded headers and callback options as JSON.
     pub body_base64: String,
     pub headers_json: String,
@@ -282,6 +350,8 @@ impl Publish {
             callback_options: self.callback_options_json.as_deref(),
             failure_callback_options: self.failure_callback_options_json.as_deref(),
             queue_name: self.queue.as_deref(),
+            topic_name: self.topic_name.as_deref(),
+            endpoint_name: self.endpoint_name.as_deref(),
         }
     }
 }
@@ -320,12 +390,11 @@ impl Options<'_> {
 
 fn read_publish(
     server: &DevServer,
-    destination: Option<String>,
+    destination: String,
     queue: Option<String>,
     options: &Options<'_>,
     body: &[u8],
 ) -> Result<Publish, String> {
-    let destination = destination.ok_or("destination must be an http(s) URL")?;
     if !server.0.destinations.allows(&destination) {
         return Err("the embedded QStash server only delivers to this app".into());
     }
@@ -380,6 +449,8 @@ fn read_publish(
         callback_options_json: json_of(&callback_options),
         failure_callback_options_json: json_of(&failure_callback_options),
         queue,
+        topic_name: None,
+        endpoint_name: None,
         destination,
         method,
         forward,
@@ -396,9 +467,10 @@ fn read_publish(
     })
 }
 
-/// The destination as the SDKs send it: raw after `/v2/publish/` (`rest`), with the request's query
-/// (less `qstash_token` and the `upstash-*` options) as its own. Also returns the query's pairs.
-fn raw_destination(rest: Option<&str>, query: Option<&str>) -> (Option<String>, Vec<(String, String)>) {
+/// The destination as the SDKs send it: raw after `/v2/publish/` (`rest`, a URL or a URL group's
+/// name), with the request's query (less `qstash_token` and the `upstash-*` options) as its own.
+/// Also returns the query's option pairs.
+fn raw_destination(rest: &str, query: Option<&str>) -> (String, Vec<(String, String)>) {
     let mut pairs = Vec::new();
     let mut own = Vec::new();
     for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
@@ -413,12 +485,11 @@ fn raw_destination(rest: Option<&str>, query: Option<&str>) -> (Option<String>, 
             own.push(pair);
         }
     }
-    let Some(raw) = rest else { return (None, pairs) };
-    let mut destination = raw.to_string();
+    let mut destination = rest.to_string();
     if !own.is_empty() {
         destination = format!("{destination}?{}", own.join("&"));
     }
-    (is_url(&destination).then_some(destination), pairs)
+    (destination, pairs)
 }
 
 fn is_url(destination: &str) -> bool {
@@ -491,12 +562,11 @@ mod tests {
 
     #[test]
     fn the_destination_is_the_raw_rest_of_the_path_with_its_query() {
-        let (d, q) = raw_destination(Some("https://example.com/a%20b"), Some("x=1&qstash_token=t&upstash-delay=10s&y=2"));
-        assert_eq!(d.as_deref(), Some("https://example.com/a%20b?x=1&y=2"));
+        let (d, q) = raw_destination("https://example.com/a%20b", Some("x=1&qstash_token=t&upstash-delay=10s&y=2"));
+        assert_eq!(d, "https://example.com/a%20b?x=1&y=2");
         assert_eq!(q, vec![("upstash-delay".to_string(), "10s".to_string())]);
-        assert_eq!(raw_destination(Some("http://localhost:3000//x"), None).0.as_deref(), Some("http://localhost:3000//x"));
-        assert_eq!(raw_destination(Some("my-url-group"), None).0, None);
-        assert_eq!(raw_destination(Some("http://"), None).0, None);
+        assert_eq!(raw_destination("http://localhost:3000//x", None).0, "http://localhost:3000//x");
+        assert!(is_url("http://localhost:3000//x") && !is_url("my-url-group") && !is_url("http://"));
     }
 
     #[test]

@@ -129,6 +129,8 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
             "label" => filter.label = Some(value.clone()),
             "callerIp" | "callerIP" => filter.caller_ip = Some(value.clone()),
             "queueName" => filter.queue_name = Some(value.clone()),
+            "topicName" | "urlGroup" => filter.topic_name = Some(value.clone()),
+            "endpointName" => filter.endpoint_name = Some(value.clone()),
             "fromDate" => filter.from_ms = Some(number(name, value)?),
             "toDate" => filter.to_ms = Some(number(name, value)?),
             "responseStatus" => filter.response_status = Some(number(name, value)?),
@@ -141,7 +143,7 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
                 _ => return Err(format!("unknown state {value}")),
             },
             // Kept by QStash, not (yet) by this server: nothing of its own matches them.
-            "topicName" | "urlGroup" | "scheduleId" | "flowControlKey" | "endpointName" | "host" | "path" => {
+            "scheduleId" | "flowControlKey" | "host" | "path" => {
                 filter.matches_nothing = true
             }
             _ => {}
