@@ -43,6 +43,48 @@ by_content = client.message.publish_json(url=target, body={"n": 2}, content_base
 same = client.message.publish_json(url=target, body={"n": 2}, content_based_deduplication=True, delay="1h")
 assert same.deduplicated and same.message_id == by_content.message_id, same
 
+# Queues: upsert, read, pause and resume, enqueue into one, delete.
+client.queue.upsert("py-queue", parallelism=2, paused=True)
+queue = client.queue.get("py-queue")
+assert (queue.name, queue.parallelism, queue.paused, queue.lag) == ("py-queue", 2, True, 0), queue
+enqueued = client.message.enqueue_json(queue="py-queue", url=target, body={"q": 1})
+assert client.queue.get("py-queue").lag == 1
+assert client.message.get(enqueued.message_id).url == target
+client.queue.resume("py-queue")
+assert not client.queue.get("py-queue").paused
+client.queue.pause("py-queue")
+assert client.queue.get("py-queue").paused
+assert "py-queue" in [q.name for q in client.queue.list()]
+client.queue.delete("py-queue")
+assert "py-queue" not in [q.name for q in client.queue.list()]
+
+# URL groups: endpoints added, read, published to (one message each), removed.
+client.url_group.upsert_endpoints("py-group", [{"url": f"{app}/healthz?e=1", "name": "one"}, {"url": f"{app}/healthz?e=2"}])
+group = client.url_group.get("py-group")
+assert group.name == "py-group" and [(e.url, e.name) for e in group.endpoints] == [
+    (f"{app}/healthz?e=1", "one"),
+    (f"{app}/healthz?e=2", None),
+], group
+fanned = client.message.publish_json(url_group="py-group", body={"g": 1}, delay="1h")
+assert sorted(r.url for r in fanned) == [f"{app}/healthz?e=1", f"{app}/healthz?e=2"], fanned
+assert "py-group" in [g.name for g in client.url_group.list()]
+client.url_group.remove_endpoints("py-group", [{"name": "one"}])
+assert [e.url for e in client.url_group.get("py-group").endpoints] == [f"{app}/healthz?e=2"]
+client.url_group.delete("py-group")
+assert "py-group" not in [g.name for g in client.url_group.list()]
+
+# A batch: to a URL, into a queue, and to a group (a list of answers for the group).
+client.url_group.upsert_endpoints("py-batch", [{"url": f"{app}/healthz?b=1"}, {"url": f"{app}/healthz?b=2"}])
+batch = client.message.batch_json(
+    [
+        {"url": target, "body": {"b": 1}, "delay": "1h"},
+        {"url": target, "body": {"b": 2}, "queue": "py-batch-queue", "delay": "1h"},
+        {"url_group": "py-batch", "body": {"b": 3}, "delay": "1h"},
+    ]
+)
+assert batch[0].message_id and batch[1].message_id and len(batch[2]) == 2, batch
+assert client.queue.get("py-batch-queue").lag == 1
+
 # Cancel one, several, then all that are left.
 client.message.cancel(published.message_id)
 assert client.message.cancel_many([first.message_id]) == 1
