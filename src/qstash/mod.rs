@@ -2,6 +2,7 @@
 //! embedded QStash-compatible server used when no QStash is configured.
 
 pub mod client;
+pub mod cron;
 pub mod receiver;
 pub mod retry_delay;
 pub mod server;

@@ -1,6 +1,7 @@
 //! Queues, URL groups, enqueue and batch on the embedded QStash server: a queue delivers in order,
 //! never more at once than its parallelism, nothing while paused, and keeps all of it across a
-//! restart; a URL group delivers to each endpoint; a batch stores every message or none.
+//! restart; a URL group delivers to each endpoint; a batch stores every message or none; a schedule
+//! publishes each tick once, also across a pause and a restart.
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 use axum::{
@@ -20,6 +21,7 @@ crate::on_both_databases!(
     queues_deliver_in_order_within_their_parallelism,
     url_groups_deliver_to_every_endpoint,
     batches_store_every_message_or_none,
+    schedules_fire_each_tick_once_across_pauses_and_restarts,
 );
 
 /// One call a destination saw: its path, when it began and ended, and its headers.
@@ -142,14 +144,16 @@ async fn queues_deliver_in_order_within_their_parallelism(backend: Backend) {
     let names: Vec<&str> = listed.as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["orders", "serial"]);
     // The log and the DLQ filter by queue.
-    let log: Value = app.qstash(reqwest::Method::GET, "/v2/events?queueName=orders&state=DELIVERED").send().await.unwrap().json().await.unwrap();
+    let log: Value =
+        app.qstash(reqwest::Method::GET, "/v2/events?queueName=orders&state=DELIVERED").send().await.unwrap().json().await.unwrap();
     let log = log["events"].as_array().unwrap();
     assert_eq!(log.len(), 6);
     assert!(log.iter().all(|e| e["queueName"] == "orders"), "{log:?}");
 
     // Paused and full, it survives a restart; deleting it cancels what waits in it.
     app.qstash(reqwest::Method::POST, "/v2/queues/orders/pause").send().await.unwrap();
-    let waiting = [app.enqueue("orders", &format!("{public}/q/later-1")).await, app.enqueue("orders", &format!("{public}/q/later-2")).await];
+    let waiting =
+        [app.enqueue("orders", &format!("{public}/q/later-1")).await, app.enqueue("orders", &format!("{public}/q/later-2")).await];
     app.restart().await;
     let (_, queue) = app.queue("orders").await;
     assert_eq!((queue["paused"].as_bool(), queue["lag"].as_i64(), queue["parallelism"].as_i64()), (Some(true), Some(2), Some(2)));
@@ -220,7 +224,10 @@ async fn batches_store_every_message_or_none(backend: Backend) {
     // One bad message refuses the whole batch, and nothing of it is stored.
     let before = stored().await;
     for (body, why) in [
-        (json!([{"destination": format!("{public}/batch/e"), "body": "e"}, {"destination": "http://169.254.169.254/", "body": "x"}]), "foreign"),
+        (
+            json!([{"destination": format!("{public}/batch/e"), "body": "e"}, {"destination": "http://169.254.169.254/", "body": "x"}]),
+            "foreign",
+        ),
         (json!([{"destination": format!("{public}/batch/e"), "headers": {"Upstash-Delay": "soon"}}]), "bad option"),
         (json!([{"destination": format!("{public}/batch/e"), "queue": "no queue"}]), "bad queue name"),
         (json!([{"destination": "not a url"}]), "not a URL"),
@@ -244,9 +251,8 @@ impl TestApp {
 async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
     let (public, calls) = spawn_timed_destination().await;
     let app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
-    let endpoints = |method: reqwest::Method, group: &str, body: Value| {
-        app.qstash(method, &format!("/v2/topics/{group}/endpoints")).json(&body).send()
-    };
+    let endpoints =
+        |method: reqwest::Method, group: &str, body: Value| app.qstash(method, &format!("/v2/topics/{group}/endpoints")).json(&body).send();
     let group = || async {
         let response = app.qstash(reqwest::Method::GET, "/v2/topics/team").send().await.unwrap();
         (response.status(), response.json::<Value>().await.unwrap())
@@ -267,7 +273,8 @@ async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
     assert_eq!(listed, json!([team]));
 
     // A publish to the name: one message per endpoint, each delivered, each knowing its group.
-    let published = app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
+    let published =
+        app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
     assert_eq!(published.status(), StatusCode::OK);
     let published: Value = published.json().await.unwrap();
     let published = published.as_array().unwrap().clone();
@@ -280,13 +287,15 @@ async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
     assert_eq!(app.qstash_message_json(published[0]["messageId"].as_str().unwrap()).await["endpointName"], "alpha");
     assert_eq!((calls_to(&calls, "/g/a").len(), calls_to(&calls, "/g/b").len()), (1, 1));
     // The same deduplication id again: 202, the same messages.
-    let again = app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
+    let again =
+        app.qstash(reqwest::Method::POST, "/v2/publish/team").header("Upstash-Deduplication-Id", "once").body("hi").send().await.unwrap();
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again[0]["messageId"], published[0]["messageId"]);
     assert_eq!(again[1]["deduplicated"], true);
     // Enqueued to a group, and in a batch: arrays again, nested in the batch.
-    let enqueued: Value = app.qstash(reqwest::Method::POST, "/v2/enqueue/fanout/team").body("q").send().await.unwrap().json().await.unwrap();
+    let enqueued: Value =
+        app.qstash(reqwest::Method::POST, "/v2/enqueue/fanout/team").body("q").send().await.unwrap().json().await.unwrap();
     assert_eq!(enqueued.as_array().unwrap().len(), 2);
     let queued = app.wait_for_message_state(enqueued[0]["messageId"].as_str().unwrap(), "delivered").await;
     assert_eq!((queued["queueName"].as_str(), queued["topicName"].as_str()), (Some("fanout"), Some("team")));
@@ -301,8 +310,14 @@ async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
         .unwrap();
     assert_eq!((batch[0].as_array().map(Vec::len), batch[1]["messageId"].is_string()), (Some(2), true), "{batch}");
     // The log filters by group and by endpoint name.
-    let log: Value =
-        app.qstash(reqwest::Method::GET, "/v2/events?topicName=team&endpointName=alpha&state=CREATED").send().await.unwrap().json().await.unwrap();
+    let log: Value = app
+        .qstash(reqwest::Method::GET, "/v2/events?topicName=team&endpointName=alpha&state=CREATED")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let log = log["events"].as_array().unwrap();
     assert_eq!(log.len(), 3, "the publish, the enqueue and the batch: {log:?}");
     assert!(log.iter().all(|e| e["topicName"] == "team" && e["endpointName"] == "alpha"));
@@ -336,4 +351,145 @@ async fn url_groups_deliver_to_every_endpoint(backend: Backend) {
     assert_eq!(nothing.status(), StatusCode::BAD_REQUEST);
     let bad_destination = app.qstash(reqwest::Method::POST, "/v2/publish/not!a-group").body("x").send().await.unwrap();
     assert_eq!(bad_destination.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn schedules_fire_each_tick_once_across_pauses_and_restarts(backend: Backend) {
+    let (public, calls) = spawn_timed_destination().await;
+    let mut app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
+    // Every second (the seconds field is this server's extension for tests like this one).
+    let started = Instant::now();
+    let created = create_schedule(
+        &app,
+        format!("{public}/tick"),
+        &[
+            ("Upstash-Cron", "* * * * * *"),
+            ("Upstash-Schedule-Id", "every-second"),
+            ("Upstash-Forward-X-From", "schedule"),
+            ("Upstash-Retries", "1"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::OK);
+    assert_eq!(created.json::<Value>().await.unwrap(), json!({"scheduleId": "every-second"}));
+    wait_until("three ticks are delivered", || calls_to(&calls, "/tick").len() >= 3).await;
+    assert!(ticks_made(&app).await <= started.elapsed().as_secs() as i64 + 1, "more messages than ticks");
+    assert_eq!(calls_to(&calls, "/tick")[0].headers["x-from"], "schedule");
+    let (_, every) = schedule(&app, "every-second").await;
+    assert_eq!((every["cron"].as_str(), every["destination"].as_str()), (Some("* * * * * *"), Some(format!("{public}/tick").as_str())));
+    assert_eq!((every["isPaused"].as_bool(), every["retries"].as_i64(), every["method"].as_str()), (Some(false), Some(1), Some("POST")));
+    assert_eq!((every["body"].as_str(), &every["header"]["X-From"]), (Some("tick"), &json!(["schedule"])));
+    assert!(every["nextScheduleTime"].as_i64() > every["lastScheduleTime"].as_i64(), "{every}");
+    let states = every["lastScheduleStates"].as_object().unwrap();
+    assert!(states.len() == 1 && states.values().all(|s| s == "IN_PROGRESS" || s == "SUCCESS"), "{every}");
+    let log: Value =
+        app.qstash(reqwest::Method::GET, "/v2/events?scheduleId=every-second&state=CREATED").send().await.unwrap().json().await.unwrap();
+    assert!(log["events"].as_array().unwrap().iter().all(|e| e["scheduleId"] == "every-second"));
+
+    // Paused: no tick; resumed: ticks again.
+    let paused = app.qstash(reqwest::Method::PATCH, "/v2/schedules/every-second/pause").send().await.unwrap();
+    assert_eq!(paused.status(), StatusCode::OK);
+    let at_pause = ticks_made(&app).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(ticks_made(&app).await, at_pause, "a paused schedule ticked");
+    let (_, every) = schedule(&app, "every-second").await;
+    assert_eq!(every["isPaused"], true);
+    app.qstash(reqwest::Method::PATCH, "/v2/schedules/every-second/resume").send().await.unwrap();
+    let resumed = ticks_made(&app).await;
+    wait_until_async("ticks resume", || async { ticks_made(&app).await >= resumed + 2 }).await;
+
+    // Down for a while with a tick long overdue: it is published once at start, not once per miss,
+    // and the every-second schedule goes on.
+    create_schedule(
+        &app,
+        format!("{public}/new-year"),
+        &[("Upstash-Cron", "0 0 1 1 *"), ("Upstash-Schedule-Id", "new-year"), ("Upstash-Queue-Name", "yearly")],
+    )
+    .await
+    .unwrap();
+    app.crash();
+    let pool = app.db().await;
+    let three_days_ago = scout::db::now_ms() - 3 * 86_400_000;
+    sqlx::query("UPDATE qstash_schedules SET next_run = $1 WHERE schedule_id = 'new-year'")
+        .bind(three_days_ago)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let before_restart = ticks_made(&app).await;
+    app.restart().await;
+    wait_until_async("ticks go on after the restart", || async { ticks_made(&app).await >= before_restart + 2 }).await;
+    wait_until("the overdue tick is delivered", || !calls_to(&calls, "/new-year").is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(calls_to(&calls, "/new-year").len(), 1, "a missed tick is delivered once");
+    let (_, yearly) = schedule(&app, "new-year").await;
+    assert!(yearly["nextScheduleTime"].as_i64().unwrap() > scout::db::now_ms() + 86_400_000, "{yearly}");
+    assert_eq!(yearly["queueName"], "yearly");
+    let message_id = yearly["lastScheduleStates"].as_object().unwrap().keys().next().unwrap().clone();
+    let message = app.wait_for_message_state(&message_id, "delivered").await;
+    assert_eq!((message["scheduleId"].as_str(), message["queueName"].as_str()), (Some("new-year"), Some("yearly")));
+    let listed: Value = app.qstash(reqwest::Method::GET, "/v2/schedules").send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["scheduleId"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["every-second", "new-year"]);
+
+    // Deleted: gone, and no more ticks.
+    assert_eq!(app.qstash(reqwest::Method::DELETE, "/v2/schedules/every-second").send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(schedule(&app, "every-second").await.0, StatusCode::NOT_FOUND);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let at_delete = ticks_made(&app).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(ticks_made(&app).await, at_delete, "a deleted schedule ticked");
+
+    // What is refused, in JSON.
+    let healthz = format!("{public}/tick");
+    for (destination, headers, status) in [
+        (healthz.clone(), vec![], StatusCode::BAD_REQUEST),
+        (healthz.clone(), vec![("Upstash-Cron", "every minute")], StatusCode::BAD_REQUEST),
+        (healthz.clone(), vec![("Upstash-Cron", "CRON_TZ=Europe/Paris 0 9 * * *")], StatusCode::BAD_REQUEST),
+        (healthz.clone(), vec![("Upstash-Cron", "* * * * *"), ("Upstash-Not-Before", "1900000000")], StatusCode::BAD_REQUEST),
+        (healthz.clone(), vec![("Upstash-Cron", "* * * * *"), ("Upstash-Schedule-Id", "no good")], StatusCode::BAD_REQUEST),
+        (healthz.clone(), vec![("Upstash-Cron", "* * * * *"), ("Upstash-Delay", "later")], StatusCode::BAD_REQUEST),
+        ("http://169.254.169.254/latest".to_string(), vec![("Upstash-Cron", "* * * * *")], StatusCode::BAD_REQUEST),
+        ("no-such-group".to_string(), vec![("Upstash-Cron", "* * * * *")], StatusCode::NOT_FOUND),
+    ] {
+        let response = create_schedule(&app, destination.clone(), &headers).await.unwrap();
+        assert_eq!(response.status(), status, "{destination} {headers:?}");
+        assert!(response.json::<Value>().await.unwrap()["error"].is_string());
+    }
+    for (method, path) in [
+        (reqwest::Method::PATCH, "/v2/schedules/missing/pause"),
+        (reqwest::Method::PATCH, "/v2/schedules/new-year/stop"),
+        (reqwest::Method::GET, "/v2/schedules/missing"),
+        (reqwest::Method::GET, "/v2/schedules/new-year/extra"),
+        (reqwest::Method::DELETE, "/v2/schedules/missing"),
+    ] {
+        assert_eq!(app.qstash(method.clone(), path).send().await.unwrap().status(), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+}
+
+async fn wait_until_async<F: std::future::Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn create_schedule(app: &TestApp, destination: String, headers: &[(&str, &str)]) -> reqwest::Result<reqwest::Response> {
+    let request = app.qstash(reqwest::Method::POST, &format!("/v2/schedules/{destination}")).body("tick");
+    headers.iter().fold(request, |r, (k, v)| r.header(*k, *v)).send().await
+}
+
+async fn schedule(app: &TestApp, id: &str) -> (StatusCode, Value) {
+    let response = app.qstash(reqwest::Method::GET, &format!("/v2/schedules/{id}")).send().await.unwrap();
+    (response.status(), response.json::<Value>().await.unwrap())
+}
+
+/// Messages the `every-second` schedule has made.
+async fn ticks_made(app: &TestApp) -> i64 {
+    let pool = app.db().await;
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM qstash_messages WHERE schedule_id = 'every-second'").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
 }

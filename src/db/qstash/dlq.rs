@@ -58,6 +58,7 @@ const DLQ_COLUMNS: Columns = Columns {
     queue_name: "m.queue_name",
     topic_name: "m.topic_name",
     endpoint_name: "m.endpoint_name",
+    schedule_id: "m.schedule_id",
     time: "d.created_at",
     dlq_id: Some("d.dlq_id"),
     state: None,
@@ -136,6 +137,7 @@ pub async fn retry(db: &Db, dlq_id: &str, retries: Option<i64>) -> sqlx::Result<
         queue_name: m.queue_name.as_deref(),
         topic_name: m.topic_name.as_deref(),
         endpoint_name: m.endpoint_name.as_deref(),
+        schedule_id: m.schedule_id.as_deref(),
     };
     if let Some(queue) = message.queue_name {
         super::queues::ensure(&mut tx, queue, now).await?;

@@ -24,6 +24,7 @@ pub struct EventRow {
     pub queue_name: Option<String>,
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    pub schedule_id: Option<String>,
 }
 
 const EVENT_COLUMNS: Columns = Columns {
@@ -34,6 +35,7 @@ const EVENT_COLUMNS: Columns = Columns {
     queue_name: "m.queue_name",
     topic_name: "m.topic_name",
     endpoint_name: "m.endpoint_name",
+    schedule_id: "m.schedule_id",
     time: "e.created_at",
     dlq_id: None,
     state: Some("e.state"),
@@ -45,7 +47,7 @@ pub async fn list(db: &Db, filter: &Filter, offset: i64, limit: i64) -> sqlx::Re
     let mut sql = Sql::new(
         "SELECT e.message_id, e.state, e.detail, e.created_at, e.response_status, e.next_delivery, m.destination AS url,
             m.method, m.label, m.caller_ip, m.retries, m.callback, m.failure_callback, m.retry_delay, m.queue_name,
-            m.topic_name, m.endpoint_name
+            m.topic_name, m.endpoint_name, m.schedule_id
          FROM qstash_events e LEFT JOIN qstash_messages m ON m.id = e.message_id WHERE 1 = 1",
     );
     sql.filter(filter, &EVENT_COLUMNS);

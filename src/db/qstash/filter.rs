@@ -12,12 +12,13 @@ pub struct Filter {
     pub queue_name: Option<String>,
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    pub schedule_id: Option<String>,
     /// Event states (`IN_PROGRESS` already expanded to the states it stands for).
     pub states: Vec<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub response_status: Option<i64>,
-    /// A filter on what this server does not keep (schedules, flow control keys, hosts and paths):
+    /// A filter on what this server does not keep (flow control keys, hosts and paths):
     /// it matches nothing, as it would match nothing of this server's at QStash.
     pub matches_nothing: bool,
 }
@@ -89,6 +90,7 @@ impl Sql {
             (columns.queue_name, &filter.queue_name),
             (columns.topic_name, &filter.topic_name),
             (columns.endpoint_name, &filter.endpoint_name),
+            (columns.schedule_id, &filter.schedule_id),
         ];
         for (column, value) in text {
             if let Some(value) = value {
@@ -117,6 +119,7 @@ pub struct Columns {
     pub queue_name: &'static str,
     pub topic_name: &'static str,
     pub endpoint_name: &'static str,
+    pub schedule_id: &'static str,
     pub time: &'static str,
     pub dlq_id: Option<&'static str>,
     pub state: Option<&'static str>,
@@ -152,6 +155,7 @@ mod tests {
             queue_name: "m.queue_name",
             topic_name: "m.topic_name",
             endpoint_name: "m.endpoint_name",
+            schedule_id: "m.schedule_id",
             time: "d.created_at",
             dlq_id: Some("d.dlq_id"),
             state: None,

@@ -1,12 +1,13 @@
 //! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
-//! ids, delivery events (`events`), the dead-letter queue (`dlq`), queues (`queues`) and URL groups
-//! (`url_groups`).
+//! ids, delivery events (`events`), the dead-letter queue (`dlq`), queues (`queues`), URL groups
+//! (`url_groups`) and schedules (`schedules`).
 
 pub mod dlq;
 pub mod events;
 pub mod filter;
 pub mod keys;
 pub mod queues;
+pub mod schedules;
 pub mod url_groups;
 
 use super::{new_id, now_ms, Db};
@@ -47,11 +48,13 @@ pub struct MessageRow {
     /// The URL group it was published to, and the endpoint's name there.
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    /// The schedule that made it.
+    pub schedule_id: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
     failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
-    callback_options, failure_callback_options, queue_name, topic_name, endpoint_name";
+    callback_options, failure_callback_options, queue_name, topic_name, endpoint_name, schedule_id";
 
 #[derive(Default)]
 pub struct NewMessage<'a> {
@@ -74,6 +77,7 @@ pub struct NewMessage<'a> {
     pub queue_name: Option<&'a str>,
     pub topic_name: Option<&'a str>,
     pub endpoint_name: Option<&'a str>,
+    pub schedule_id: Option<&'a str>,
 }
 
 pub enum Published {
@@ -98,7 +102,7 @@ pub async fn publish_all(db: &Db, msgs: &[NewMessage<'_>], dedup_window_ms: i64)
     Ok(published)
 }
 
-async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
+pub(super) async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
     let now = now_ms();
     let id = format!("msg_{}", new_id());
     if let Some(dedup_id) = msg.dedup_id {
@@ -142,8 +146,8 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
-            callback_options, failure_callback_options, queue_name, queue_order, topic_name, endpoint_name)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            callback_options, failure_callback_options, queue_name, queue_order, topic_name, endpoint_name, schedule_id)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
     .bind(id)
     .bind(msg.destination)
@@ -168,6 +172,7 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     .bind(msg.queue_name.map(|_| ordered_id()))
     .bind(msg.topic_name)
     .bind(msg.endpoint_name)
+    .bind(msg.schedule_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -355,6 +360,7 @@ pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Resu
         queue_name: "queue_name",
         topic_name: "topic_name",
         endpoint_name: "endpoint_name",
+        schedule_id: "schedule_id",
         time: "created_at",
         dlq_id: None,
         state: None,

@@ -32,6 +32,9 @@ const LEASE_BATCH: usize = 64;
 /// How often the signing keys are read again (another instance may have rotated them).
 const KEYS_RELOAD_EVERY: Duration = Duration::from_secs(2);
 
+/// How often due schedules are looked for (a tick is published at most this late, plus the poll).
+const SCHEDULES_EVERY: Duration = Duration::from_millis(200);
+
 /// How often old messages are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -53,6 +56,7 @@ impl DevServer {
         let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
         let mut pruned_at: Option<std::time::Instant> = None;
         let mut keys_read_at = std::time::Instant::now();
+        let mut schedules_at: Option<std::time::Instant> = None;
         match self.0.recorder.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(outcomes) => {
                 tokio::spawn(self.clone().supervise_recorder(outcomes));
@@ -63,6 +67,10 @@ impl DevServer {
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned_at = Some(std::time::Instant::now());
                 self.prune().await;
+            }
+            if schedules_at.is_none_or(|at| at.elapsed() >= SCHEDULES_EVERY) {
+                schedules_at = Some(std::time::Instant::now());
+                self.fire_due_schedules().await;
             }
             if keys_read_at.elapsed() >= KEYS_RELOAD_EVERY {
                 keys_read_at = std::time::Instant::now();
@@ -100,7 +108,8 @@ impl DevServer {
                     }
                 }
             }
-            let poll = self.0.config.poll_interval.as_millis().max(5) as i64;
+            // Never past the next look at the schedules.
+            let poll = (self.0.config.poll_interval.as_millis().max(5) as i64).min(SCHEDULES_EVERY.as_millis() as i64);
             let wait = match wait_for_a_slot {
                 true => Duration::from_millis(poll as u64),
                 false => match db::qstash::next_due_at(&self.0.db).await {

@@ -57,6 +57,7 @@ fn view(e: &EventRow) -> Value {
         ("queueName", &e.queue_name),
         ("topicName", &e.topic_name),
         ("endpointName", &e.endpoint_name),
+        ("scheduleId", &e.schedule_id),
     ];
     for (name, value) in text {
         if let Some(value) = value {

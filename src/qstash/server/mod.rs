@@ -4,7 +4,8 @@
 //! lease on each delivery lets several instances share the table.
 //!
 //! `publish` turns a request into a stored message, `delivery` delivers it, `messages` reads and
-//! cancels it, `queues` and `url_groups` manage queues and URL groups. Everything it calls is checked against `Destinations`: it never relays to other hosts.
+//! cancels it, `queues`, `url_groups` and `schedules` manage those (the delivery loop fires due
+//! schedules). Everything it calls is checked against `Destinations`: it never relays to other hosts.
 
 mod delivery;
 mod dlq;
@@ -13,6 +14,7 @@ mod messages;
 mod publish;
 mod query;
 mod queues;
+mod schedules;
 mod url_groups;
 
 use super::signing::SigningKeys;
@@ -150,6 +152,11 @@ impl DevServer {
             .route("/v2/queues/{name}", get(queues::get).delete(queues::delete).fallback(method_not_allowed))
             .route("/v2/queues/{name}/pause", post(queues::pause).fallback(method_not_allowed))
             .route("/v2/queues/{name}/resume", post(queues::resume).fallback(method_not_allowed))
+            .route("/v2/schedules", get(schedules::list).fallback(method_not_allowed))
+            .route(
+                "/v2/schedules/{*rest}",
+                post(schedules::create).get(schedules::get).delete(schedules::delete).patch(schedules::patch).fallback(method_not_allowed),
+            )
             .route("/v2/topics", get(url_groups::list).fallback(method_not_allowed))
             .route("/v2/topics/{name}", get(url_groups::get).delete(url_groups::delete).fallback(method_not_allowed))
             .route(

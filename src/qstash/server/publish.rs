@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(super) const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// QStash's default when `Upstash-Retries` is absent.
 pub(super) const DEFAULT_RETRIES: i64 = 3;
 const MAX_RETRIES: i64 = 100;
@@ -165,7 +165,7 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
 }
 
 /// Why a publish is refused: its status and a sentence.
-struct Rejected(StatusCode, String);
+pub(super) struct Rejected(pub StatusCode, pub String);
 
 fn bad_request(message: String) -> Rejected {
     Rejected(StatusCode::BAD_REQUEST, message)
@@ -174,7 +174,7 @@ fn bad_request(message: String) -> Rejected {
 /// The messages a publish makes: one for a URL, one per endpoint for a URL group (each keeps the
 /// group and the endpoint's name; a deduplication id applies per endpoint). The bool says whether
 /// it went to a group.
-async fn read_messages(
+pub(super) async fn read_messages(
     server: &DevServer,
     destination: &str,
     queue: Option<String>,
@@ -208,7 +208,7 @@ async fn read_messages(
 }
 
 /// The request's parts and body (at most `max` bytes), once the caller is let in.
-async fn read_request(server: &DevServer, request: Request, max: usize) -> Result<(Parts, Bytes), Response> {
+pub(super) async fn read_request(server: &DevServer, request: Request, max: usize) -> Result<(Parts, Bytes), Response> {
     let (parts, body) = request.into_parts();
     server.check(&parts.headers, &parts.uri)?;
     match axum::body::to_bytes(body, max).await {
@@ -217,7 +217,7 @@ async fn read_request(server: &DevServer, request: Request, max: usize) -> Resul
     }
 }
 
-fn caller_ip(parts: &Parts) -> Option<String> {
+pub(super) fn caller_ip(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
@@ -270,7 +270,7 @@ fn answer(published: &db::qstash::Published, message: &Publish) -> (StatusCode, 
 
 /// A batch message's `headers` object as a header map (values may be strings, numbers or booleans,
 /// as a JSON encoder writes them).
-fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, String> {
+pub(super) fn header_map(headers: Map<String, Value>) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
         let value = match value {
@@ -294,9 +294,8 @@ pub(super) fn check_queue_name(name: &str) -> Result<(), String> {
 
 /// The rule for names of queues and URL groups (and schedule ids): letters, digits, `-`, `_`, `.`.
 pub(super) fn check_name(kind: &str, name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let valid =
+        !name.is_empty() && name.len() <= MAX_NAME_LEN && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if valid {
         Ok(())
     } else {
@@ -332,7 +331,7 @@ pub(super) struct Publish {
 }
 
 impl Publish {
-    fn new_message<'a>(&'a self, caller_ip: Option<&'a str>) -> NewMessage<'a> {
+    pub(super) fn new_message<'a>(&'a self, caller_ip: Option<&'a str>) -> NewMessage<'a> {
         NewMessage {
             destination: &self.destination,
             method: &self.method,
@@ -352,19 +351,28 @@ impl Publish {
             queue_name: self.queue.as_deref(),
             topic_name: self.topic_name.as_deref(),
             endpoint_name: self.endpoint_name.as_deref(),
+            schedule_id: None,
         }
     }
 }
 
 /// An `Upstash-*` option from its header or, as QStash also accepts, its lower-case query form
 /// (`?upstash-delay=10s`).
-struct Options<'a> {
-    headers: &'a HeaderMap,
-    query: Vec<(String, String)>,
+pub(super) struct Options<'a> {
+    pub headers: &'a HeaderMap,
+    pub query: Vec<(String, String)>,
 }
 
 impl Options<'_> {
-    fn get(&self, name: &str) -> Option<String> {
+    /// Every option given, by lower-case name (a header wins over the query form of its name).
+    pub fn all(&self) -> Vec<(String, String)> {
+        let headers = self.headers.iter().filter_map(|(name, value)| Some((name.as_str().to_string(), value.to_str().ok()?.to_string())));
+        let query = self.query.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.clone()));
+        let mut seen = std::collections::HashSet::new();
+        headers.chain(query).filter(|(name, _)| seen.insert(name.clone())).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
         let from_header = self.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
         from_header
             .or_else(|| self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()))
@@ -470,7 +478,7 @@ fn read_publish(
 /// The destination as the SDKs send it: raw after `/v2/publish/` (`rest`, a URL or a URL group's
 /// name), with the request's query (less `qstash_token` and the `upstash-*` options) as its own.
 /// Also returns the query's option pairs.
-fn raw_destination(rest: &str, query: Option<&str>) -> (String, Vec<(String, String)>) {
+pub(super) fn raw_destination(rest: &str, query: Option<&str>) -> (String, Vec<(String, String)>) {
     let mut pairs = Vec::new();
     let mut own = Vec::new();
     for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {

@@ -34,8 +34,7 @@ struct Endpoint {
 }
 
 fn read_endpoints(body: &[u8]) -> Result<Vec<Endpoint>, String> {
-    let read: Endpoints =
-        serde_json::from_slice(body).map_err(|e| format!("expected {{\"endpoints\": [{{\"name\", \"url\"}}]}}: {e}"))?;
+    let read: Endpoints = serde_json::from_slice(body).map_err(|e| format!("expected {{\"endpoints\": [{{\"name\", \"url\"}}]}}: {e}"))?;
     if read.endpoints.is_empty() || read.endpoints.len() > MAX_ENDPOINTS {
         return Err(format!("give 1 to {MAX_ENDPOINTS} endpoints"));
     }
