@@ -85,6 +85,23 @@ batch = client.message.batch_json(
 assert batch[0].message_id and batch[1].message_id and len(batch[2]) == 2, batch
 assert client.queue.get("py-batch-queue").lag == 1
 
+# Schedules: create (with options), read, pause, resume, list, delete.
+schedule_id = client.schedule.create(
+    destination=target, cron="0 0 1 1 *", body="yearly", retries=1, schedule_id="py-schedule", headers={"X-S": "1"}, queue="py-sched-q"
+)
+assert schedule_id == "py-schedule", schedule_id
+schedule = client.schedule.get(schedule_id)
+assert (schedule.cron, schedule.destination, schedule.retries, schedule.paused) == ("0 0 1 1 *", target, 1, False), schedule
+assert schedule.body == "yearly" and schedule.headers["X-S"] == ["1"] and schedule.queue == "py-sched-q", schedule
+assert schedule.next_schedule_time and schedule.method == "POST", schedule
+client.schedule.pause(schedule_id)
+assert client.schedule.get(schedule_id).paused
+client.schedule.resume(schedule_id)
+assert not client.schedule.get(schedule_id).paused
+assert schedule_id in [s.schedule_id for s in client.schedule.list()]
+client.schedule.delete(schedule_id)
+assert schedule_id not in [s.schedule_id for s in client.schedule.list()]
+
 # Cancel one, several, then all that are left.
 client.message.cancel(published.message_id)
 assert client.message.cancel_many([first.message_id]) == 1
