@@ -1,7 +1,7 @@
 //! Queues, URL groups, enqueue and batch on the embedded QStash server: a queue delivers in order,
 //! never more at once than its parallelism, nothing while paused, and keeps all of it across a
 //! restart; a URL group delivers to each endpoint; a batch stores every message or none; a schedule
-//! publishes each tick once, also across a pause and a restart.
+//! publishes each tick once, also across a pause and a restart; flow control keys hold their limits.
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 use axum::{
@@ -22,6 +22,7 @@ crate::on_both_databases!(
     url_groups_deliver_to_every_endpoint,
     batches_store_every_message_or_none,
     schedules_fire_each_tick_once_across_pauses_and_restarts,
+    flow_control_never_exceeds_its_parallelism_or_rate,
 );
 
 /// One call a destination saw: its path, when it began and ended, and its headers.
@@ -492,4 +493,61 @@ async fn ticks_made(app: &TestApp) -> i64 {
         sqlx::query_as("SELECT COUNT(*) FROM qstash_messages WHERE schedule_id = 'every-second'").fetch_one(&pool).await.unwrap();
     pool.close().await;
     n
+}
+
+async fn flow_control_never_exceeds_its_parallelism_or_rate(backend: Backend) {
+    let (public, calls) = spawn_timed_destination().await;
+    let app = spawn_app_with(backend, &[("PUBLIC_URL", public.as_str())]).await;
+    let publish = |path: String, key: &'static str, value: &'static str| {
+        app.qstash(reqwest::Method::POST, &format!("/v2/publish/{public}{path}"))
+            .header("Upstash-Flow-Control-Key", key)
+            .header("Upstash-Flow-Control-Value", value)
+            .body("{}")
+            .send()
+    };
+    // Parallelism 2: never more than two deliveries of the key at once (and two do run together).
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let response = publish(format!("/fp/{i}"), "two-at-once", "parallelism=2").await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        ids.push(response.json::<Value>().await.unwrap()["messageId"].as_str().unwrap().to_string());
+    }
+    // Rate 3 per second: never more than three begun in any second (windows a little shorter,
+    // for the network's jitter between this server and the destination).
+    for i in 0..9 {
+        publish(format!("/fr/{i}"), "three-a-second", "rate=3, period=1s").await.unwrap();
+    }
+    wait_until("the flow-controlled messages are delivered", || calls_to(&calls, "/fp/").len() == 6 && calls_to(&calls, "/fr/").len() == 9)
+        .await;
+    let parallel = calls_to(&calls, "/fp/");
+    assert_eq!(most_at_once(&parallel), 2, "{parallel:#?}");
+    let rated = calls_to(&calls, "/fr/");
+    for call in &rated {
+        let in_window = rated.iter().filter(|c| c.began >= call.began && c.began < call.began + Duration::from_millis(800)).count();
+        assert!(in_window <= 3, "{in_window} deliveries began within 800 ms: {rated:#?}");
+    }
+    let message = app.qstash_message_json(&ids[0]).await;
+    assert_eq!(message["flowControlKey"], "two-at-once");
+    let log: Value = app
+        .qstash(reqwest::Method::GET, "/v2/events?flowControlKey=three-a-second&state=DELIVERED")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["events"].as_array().unwrap().len(), 9);
+
+    // A key without a value, or a value it cannot read, is refused.
+    let alone = app
+        .qstash(reqwest::Method::POST, &format!("/v2/publish/{public}/fx"))
+        .header("Upstash-Flow-Control-Key", "k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alone.status(), StatusCode::BAD_REQUEST);
+    for value in ["parallelism=0", "rate=fast", "period=1m", "burst=3"] {
+        let response = publish("/fx".into(), "k", value).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{value}");
+    }
 }

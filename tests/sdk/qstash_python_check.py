@@ -43,6 +43,12 @@ by_content = client.message.publish_json(url=target, body={"n": 2}, content_base
 same = client.message.publish_json(url=target, body={"n": 2}, content_based_deduplication=True, delay="1h")
 assert same.deduplicated and same.message_id == by_content.message_id, same
 
+# Flow control: the SDK's key and value are read, and the message carries the key.
+controlled = client.message.publish_json(
+    url=target, body={"f": 1}, delay="1h", flow_control={"key": "py-flow", "parallelism": 2, "rate": 5, "period": "1m"}
+)
+assert client.message.get(controlled.message_id).flow_control.key == "py-flow"
+
 # Queues: upsert, read, pause and resume, enqueue into one, delete.
 client.queue.upsert("py-queue", parallelism=2, paused=True)
 queue = client.queue.get("py-queue")

@@ -59,6 +59,7 @@ const DLQ_COLUMNS: Columns = Columns {
     topic_name: "m.topic_name",
     endpoint_name: "m.endpoint_name",
     schedule_id: "m.schedule_id",
+    flow_key: "m.flow_key",
     time: "d.created_at",
     dlq_id: Some("d.dlq_id"),
     state: None,
@@ -138,6 +139,9 @@ pub async fn retry(db: &Db, dlq_id: &str, retries: Option<i64>) -> sqlx::Result<
         topic_name: m.topic_name.as_deref(),
         endpoint_name: m.endpoint_name.as_deref(),
         schedule_id: m.schedule_id.as_deref(),
+        // Under its key's current limits.
+        flow_key: m.flow_key.as_deref(),
+        flow_limits: None,
     };
     if let Some(queue) = message.queue_name {
         super::queues::ensure(&mut tx, queue, now).await?;

@@ -25,6 +25,7 @@ pub struct EventRow {
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
     pub schedule_id: Option<String>,
+    pub flow_key: Option<String>,
 }
 
 const EVENT_COLUMNS: Columns = Columns {
@@ -36,6 +37,7 @@ const EVENT_COLUMNS: Columns = Columns {
     topic_name: "m.topic_name",
     endpoint_name: "m.endpoint_name",
     schedule_id: "m.schedule_id",
+    flow_key: "m.flow_key",
     time: "e.created_at",
     dlq_id: None,
     state: Some("e.state"),
@@ -47,7 +49,7 @@ pub async fn list(db: &Db, filter: &Filter, offset: i64, limit: i64) -> sqlx::Re
     let mut sql = Sql::new(
         "SELECT e.message_id, e.state, e.detail, e.created_at, e.response_status, e.next_delivery, m.destination AS url,
             m.method, m.label, m.caller_ip, m.retries, m.callback, m.failure_callback, m.retry_delay, m.queue_name,
-            m.topic_name, m.endpoint_name, m.schedule_id
+            m.topic_name, m.endpoint_name, m.schedule_id, m.flow_key
          FROM qstash_events e LEFT JOIN qstash_messages m ON m.id = e.message_id WHERE 1 = 1",
     );
     sql.filter(filter, &EVENT_COLUMNS);

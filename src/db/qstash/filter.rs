@@ -13,12 +13,13 @@ pub struct Filter {
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
     pub schedule_id: Option<String>,
+    pub flow_key: Option<String>,
     /// Event states (`IN_PROGRESS` already expanded to the states it stands for).
     pub states: Vec<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub response_status: Option<i64>,
-    /// A filter on what this server does not keep (flow control keys, hosts and paths):
+    /// A filter on what this server does not keep (hosts and paths):
     /// it matches nothing, as it would match nothing of this server's at QStash.
     pub matches_nothing: bool,
 }
@@ -91,6 +92,7 @@ impl Sql {
             (columns.topic_name, &filter.topic_name),
             (columns.endpoint_name, &filter.endpoint_name),
             (columns.schedule_id, &filter.schedule_id),
+            (columns.flow_key, &filter.flow_key),
         ];
         for (column, value) in text {
             if let Some(value) = value {
@@ -120,6 +122,7 @@ pub struct Columns {
     pub topic_name: &'static str,
     pub endpoint_name: &'static str,
     pub schedule_id: &'static str,
+    pub flow_key: &'static str,
     pub time: &'static str,
     pub dlq_id: Option<&'static str>,
     pub state: Option<&'static str>,
@@ -156,6 +159,7 @@ mod tests {
             topic_name: "m.topic_name",
             endpoint_name: "m.endpoint_name",
             schedule_id: "m.schedule_id",
+            flow_key: "m.flow_key",
             time: "d.created_at",
             dlq_id: Some("d.dlq_id"),
             state: None,

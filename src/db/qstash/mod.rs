@@ -1,10 +1,11 @@
 //! Tables of the embedded QStash-compatible server: messages (with a delivery lease), deduplication
 //! ids, delivery events (`events`), the dead-letter queue (`dlq`), queues (`queues`), URL groups
-//! (`url_groups`) and schedules (`schedules`).
+//! (`url_groups`), schedules (`schedules`) and flow control keys (`flow_control`).
 
 pub mod dlq;
 pub mod events;
 pub mod filter;
+pub mod flow_control;
 pub mod keys;
 pub mod queues;
 pub mod schedules;
@@ -50,11 +51,13 @@ pub struct MessageRow {
     pub endpoint_name: Option<String>,
     /// The schedule that made it.
     pub schedule_id: Option<String>,
+    /// `Upstash-Flow-Control-Key`.
+    pub flow_key: Option<String>,
 }
 
 pub(super) const COLUMNS: &str = "id, destination, method, body, headers, state, retries, retried, not_before, callback, \
     failure_callback, dedup_id, last_status, last_error, created_at, caller_ip, retry_delay, timeout_ms, label, \
-    callback_options, failure_callback_options, queue_name, topic_name, endpoint_name, schedule_id";
+    callback_options, failure_callback_options, queue_name, topic_name, endpoint_name, schedule_id, flow_key";
 
 #[derive(Default)]
 pub struct NewMessage<'a> {
@@ -78,6 +81,9 @@ pub struct NewMessage<'a> {
     pub topic_name: Option<&'a str>,
     pub endpoint_name: Option<&'a str>,
     pub schedule_id: Option<&'a str>,
+    /// `Upstash-Flow-Control-Key`, and the limits its `-Value` sets for the key (none: keep them).
+    pub flow_key: Option<&'a str>,
+    pub flow_limits: Option<&'a flow_control::FlowLimits>,
 }
 
 pub enum Published {
@@ -137,6 +143,9 @@ pub(super) async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<
     if let Some(queue) = msg.queue_name {
         queues::ensure(conn, queue, now).await?;
     }
+    if let (Some(key), Some(limits)) = (msg.flow_key, msg.flow_limits) {
+        flow_control::upsert(conn, key, limits, now).await?;
+    }
     insert_message(conn, &id, msg, now).await?;
     insert_event(conn, &id, "CREATED", None).await?;
     Ok(Published::Created(id))
@@ -146,8 +155,8 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
-            callback_options, failure_callback_options, queue_name, queue_order, topic_name, endpoint_name, schedule_id)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+            callback_options, failure_callback_options, queue_name, queue_order, topic_name, endpoint_name, schedule_id, flow_key)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, 0, $7, 0, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
     )
     .bind(id)
     .bind(msg.destination)
@@ -173,6 +182,7 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     .bind(msg.topic_name)
     .bind(msg.endpoint_name)
     .bind(msg.schedule_id)
+    .bind(msg.flow_key)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -185,17 +195,17 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
 /// A pending message `m` its queue lets through: not enqueued, or in a queue that is not paused and
 /// among its first `parallelism` pending messages (those in flight or waiting to be retried
 /// included, so a queue delivers in order and never more at once than its parallelism).
-const QUEUE_LETS_THROUGH: &str = "(m.queue_name IS NULL OR EXISTS (
+pub(super) const QUEUE_LETS_THROUGH: &str = "(m.queue_name IS NULL OR EXISTS (
         SELECT 1 FROM qstash_queues q WHERE q.name = m.queue_name AND q.paused = 0 AND q.parallelism > (
             SELECT COUNT(*) FROM qstash_messages o
             WHERE o.queue_name = m.queue_name AND o.state = 'pending' AND o.queue_order < m.queue_order)))";
 
 /// When the next pending message becomes due (to sleep exactly that long); messages a queue holds
-/// back wait for a delivery to end, which wakes the loop.
+/// back wait for a delivery to end, which wakes the loop, and flow-controlled ones for the next poll.
 pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
     let row: (Option<i64>,) = sqlx::query_as(&format!(
         "SELECT MIN(CASE WHEN m.locked_until > m.not_before THEN m.locked_until ELSE m.not_before END)
-         FROM qstash_messages m WHERE m.state = 'pending' AND {QUEUE_LETS_THROUGH}"
+         FROM qstash_messages m WHERE m.state = 'pending' AND m.flow_key IS NULL AND {QUEUE_LETS_THROUGH}"
     ))
     .fetch_one(db)
     .await?;
@@ -203,7 +213,8 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
 }
 
 /// Takes the delivery lease (until `until`) of up to `limit` messages that are due and not leased,
-/// oldest due first, and records them `ACTIVE`, in one transaction; returns them as leased. The
+/// oldest due first (flow-controlled ones as their keys allow), and records them `ACTIVE`, in one
+/// transaction; returns them as leased. The
 /// conditions are checked again on the rows themselves, so two instances racing for the same rows
 /// (PostgreSQL re-checks a row another transaction just updated) never both get one.
 pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
@@ -211,7 +222,7 @@ pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Resul
     let leased: Vec<MessageRow> = sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
          WHERE id IN (SELECT m.id FROM qstash_messages m WHERE m.state = 'pending' AND m.not_before <= $2 AND m.locked_until <= $2
-                      AND {QUEUE_LETS_THROUGH} ORDER BY m.not_before LIMIT $3)
+                      AND m.flow_key IS NULL AND {QUEUE_LETS_THROUGH} ORDER BY m.not_before LIMIT $3)
            AND state = 'pending' AND not_before <= $2 AND locked_until <= $2
          RETURNING {COLUMNS}"
     ))
@@ -220,6 +231,11 @@ pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Resul
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
+    let room = limit - leased.len() as i64;
+    let mut leased = leased;
+    if room > 0 {
+        leased.extend(flow_control::lease_due(&mut tx, now, until, room).await?);
+    }
     for msg in &leased {
         insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
     }
@@ -361,6 +377,7 @@ pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Resu
         topic_name: "topic_name",
         endpoint_name: "endpoint_name",
         schedule_id: "schedule_id",
+        flow_key: "flow_key",
         time: "created_at",
         dlq_id: None,
         state: None,

@@ -58,6 +58,7 @@ fn view(e: &EventRow) -> Value {
         ("topicName", &e.topic_name),
         ("endpointName", &e.endpoint_name),
         ("scheduleId", &e.schedule_id),
+        ("flowControlKey", &e.flow_key),
     ];
     for (name, value) in text {
         if let Some(value) = value {

@@ -97,6 +97,7 @@ pub(super) fn view(m: &db::qstash::MessageRow) -> Value {
         ("urlGroup", m.topic_name.as_deref()),
         ("endpointName", m.endpoint_name.as_deref()),
         ("scheduleId", m.schedule_id.as_deref()),
+        ("flowControlKey", m.flow_key.as_deref()),
     ];
     for (name, value) in optional {
         if let Some(value) = value {

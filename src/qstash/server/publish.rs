@@ -6,7 +6,10 @@
 
 use super::{error, internal, DevServer};
 use crate::{
-    db::{self, qstash::NewMessage},
+    db::{
+        self,
+        qstash::{flow_control::FlowLimits, NewMessage},
+    },
     qstash::retry_delay::RetryDelay,
 };
 use axum::{
@@ -47,6 +50,9 @@ const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
 /// A batch: messages and bytes at most.
 const MAX_BATCH: usize = 1000;
 const MAX_BATCH_BYTES: usize = 10 * 1024 * 1024;
+/// Flow control limits, at most.
+const MAX_FLOW_PARALLELISM: i64 = 1000;
+const MAX_FLOW_RATE: i64 = 100_000;
 /// Queue names, at most.
 const MAX_NAME_LEN: usize = 200;
 
@@ -323,6 +329,8 @@ pub(super) struct Publish {
     pub queue: Option<String>,
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
+    pub flow_key: Option<String>,
+    pub flow_limits: Option<FlowLimits>,
     /// What is stored: the body's bytes in base64, the forwarded headers and callback options as JSON.
     pub body_base64: String,
     pub headers_json: String,
@@ -352,6 +360,8 @@ impl Publish {
             topic_name: self.topic_name.as_deref(),
             endpoint_name: self.endpoint_name.as_deref(),
             schedule_id: None,
+            flow_key: self.flow_key.as_deref(),
+            flow_limits: self.flow_limits.as_ref(),
         }
     }
 }
@@ -450,6 +460,7 @@ fn read_publish(
         None => None,
     };
     let label = options.get("upstash-label");
+    let (flow_key, flow_limits) = flow_control(options.get("upstash-flow-control-key"), options.get("upstash-flow-control-value"))?.unzip();
     let json_of = |o: &Option<CallbackOptions>| o.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
     Ok(Publish {
         body_base64: STANDARD.encode(body),
@@ -459,6 +470,8 @@ fn read_publish(
         queue,
         topic_name: None,
         endpoint_name: None,
+        flow_key,
+        flow_limits,
         destination,
         method,
         forward,
@@ -537,6 +550,42 @@ fn read_callback_options(options: &Options<'_>, prefix: &str) -> Result<Callback
     Ok(CallbackOptions { retries, delay_ms, method, timeout_ms, forward })
 }
 
+/// `Upstash-Flow-Control-Key` with its `-Value` (`parallelism=3, rate=5, period=1m`; a period in
+/// whole seconds or as a duration, at most a week, 1 s if not given).
+fn flow_control(key: Option<String>, value: Option<String>) -> Result<Option<(String, FlowLimits)>, String> {
+    let (key, value) = match (key, value) {
+        (None, None) => return Ok(None),
+        (Some(key), Some(value)) => (key, value),
+        _ => return Err("Upstash-Flow-Control-Key and Upstash-Flow-Control-Value go together".into()),
+    };
+    if key.len() > MAX_NAME_LEN || key.chars().any(char::is_control) {
+        return Err("invalid Upstash-Flow-Control-Key".into());
+    }
+    let mut limits = FlowLimits { parallelism: None, rate: None, period_ms: 1000 };
+    let invalid = || "invalid Upstash-Flow-Control-Value: expected parallelism=N, rate=N, period=D".to_string();
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, raw) = part.split_once('=').ok_or_else(invalid)?;
+        let number = |max: i64| raw.trim().parse::<i64>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(invalid);
+        match name.trim().to_ascii_lowercase().as_str() {
+            "parallelism" => limits.parallelism = Some(number(MAX_FLOW_PARALLELISM)?),
+            "rate" => limits.rate = Some(number(MAX_FLOW_RATE)?),
+            "period" => {
+                let raw = raw.trim();
+                let ms = match raw.parse::<i64>() {
+                    Ok(secs) => secs.checked_mul(1000),
+                    Err(_) => duration_ms(raw),
+                };
+                limits.period_ms = ms.filter(|ms| (1..=7 * 86_400_000).contains(ms)).ok_or_else(invalid)?;
+            }
+            _ => return Err(invalid()),
+        }
+    }
+    if limits.parallelism.is_none() && limits.rate.is_none() {
+        return Err("Upstash-Flow-Control-Value needs a parallelism or a rate".into());
+    }
+    Ok(Some((key, limits)))
+}
+
 /// The headers a delivery forwards, checked.
 fn forwarded(pairs: Vec<(String, String)>) -> Result<Map<String, Value>, String> {
     if pairs.len() > MAX_FORWARDED {
@@ -585,6 +634,22 @@ mod tests {
         assert_ne!(a, content_hash("https://a/x", "POST", &none, b"2"));
         assert_ne!(a, content_hash("https://a/x", "PUT", &none, b"1"));
         assert_ne!(content_hash("ab", "", &none, b""), content_hash("a", "b", &none, b""));
+    }
+
+    #[test]
+    fn flow_control_reads_the_sdks_value() {
+        let read = |value: &str| flow_control(Some("k".into()), Some(value.into())).map(|f| f.unwrap().1);
+        assert_eq!(
+            read("parallelism=3, rate=5, period=1m").unwrap(),
+            FlowLimits { parallelism: Some(3), rate: Some(5), period_ms: 60_000 }
+        );
+        assert_eq!(read("rate=2,period=10").unwrap(), FlowLimits { parallelism: None, rate: Some(2), period_ms: 10_000 });
+        assert_eq!(read("parallelism=1").unwrap().period_ms, 1000);
+        for bad in ["", "period=1s", "parallelism=0", "rate=x", "speed=3", "period=8d, rate=1", "parallelism"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        assert!(flow_control(Some("k".into()), None).is_err());
+        assert!(flow_control(None, None).unwrap().is_none());
     }
 
     #[test]

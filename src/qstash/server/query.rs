@@ -132,6 +132,7 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
             "topicName" | "urlGroup" => filter.topic_name = Some(value.clone()),
             "endpointName" => filter.endpoint_name = Some(value.clone()),
             "scheduleId" => filter.schedule_id = Some(value.clone()),
+            "flowControlKey" => filter.flow_key = Some(value.clone()),
             "fromDate" => filter.from_ms = Some(number(name, value)?),
             "toDate" => filter.to_ms = Some(number(name, value)?),
             "responseStatus" => filter.response_status = Some(number(name, value)?),
@@ -144,7 +145,7 @@ pub fn filter(pairs: &[(String, String)], allowed: &[&str]) -> Result<Filter, St
                 _ => return Err(format!("unknown state {value}")),
             },
             // Kept by QStash, not (yet) by this server: nothing of its own matches them.
-            "flowControlKey" | "host" | "path" => filter.matches_nothing = true,
+            "host" | "path" => filter.matches_nothing = true,
             _ => {}
         }
     }
@@ -199,7 +200,7 @@ mod tests {
         assert!(filter(&pairs(Some("state=LOST")), EVENT_PARAMS).is_err());
         assert!(filter(&pairs(Some("fromDate=yesterday")), EVENT_PARAMS).is_err());
         assert_eq!(filter(&pairs(Some("queueName=q")), EVENT_PARAMS).unwrap().queue_name.as_deref(), Some("q"));
-        assert!(filter(&pairs(Some("flowControlKey=k")), EVENT_PARAMS).unwrap().matches_nothing);
+        assert!(filter(&pairs(Some("host=h")), EVENT_PARAMS).unwrap().matches_nothing);
         // A misspelt or foreign filter never widens a bulk call to everything.
         assert!(filter(&pairs(Some("messageid=x")), CANCEL_PARAMS).is_err());
         assert!(filter(&pairs(Some("responseStatus=500")), CANCEL_PARAMS).is_err());
