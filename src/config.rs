@@ -44,6 +44,27 @@ pub struct QstashConfig {
     pub next_signing_key: String,
     /// `Upstash-Retries` for job steps.
     pub retries: u32,
+    /// With `QSTASH_REGION` (the SDKs' multi-region mode): each region's signing keys
+    /// (`EU_CENTRAL_1_QSTASH_CURRENT_SIGNING_KEY`, …), for deliveries whose `Upstash-Region` names it.
+    pub regional_keys: Vec<RegionalKeys>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegionalKeys {
+    /// `EU_CENTRAL_1` or `US_EAST_1`.
+    pub region: String,
+    pub current_signing_key: String,
+    pub next_signing_key: String,
+}
+
+/// The regions QStash runs in, as its SDKs name them.
+pub const QSTASH_REGIONS: [&str; 2] = ["EU_CENTRAL_1", "US_EAST_1"];
+
+/// A region as the SDKs read it from `QSTASH_REGION` or an `Upstash-Region` header (`eu-central-1`
+/// and `EU_CENTRAL_1` alike).
+pub fn qstash_region(raw: &str) -> Option<&'static str> {
+    let normalized = raw.trim().replace('-', "_").to_ascii_uppercase();
+    QSTASH_REGIONS.into_iter().find(|r| *r == normalized)
 }
 
 #[derive(Clone, Debug)]
@@ -135,9 +156,16 @@ impl Config {
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
             return Err(invalid("DATABASE_URL", "must be a sqlite: or postgres:// URL"));
         }
+        // The SDKs' multi-region mode: `QSTASH_REGION` names the primary region, whose
+        // `{REGION}_QSTASH_URL` / `_TOKEN` / `_*_SIGNING_KEY` stand in for the plain names.
+        let region = match get("QSTASH_REGION") {
+            Some(raw) => Some(qstash_region(&raw).ok_or_else(|| invalid("QSTASH_REGION", "must be EU_CENTRAL_1 or US_EAST_1"))?),
+            None => None,
+        };
+        let get_real = |name: &str| region.and_then(|r| get(&format!("{r}_{name}"))).or_else(|| get(name));
         // Real QStash when its URL or its token is given (the original system set only the token and
         // keys; the official SDKs then default to Upstash's URL). Otherwise the embedded server.
-        let qstash_url = match (get("QSTASH_URL"), get("QSTASH_TOKEN")) {
+        let qstash_url = match (get_real("QSTASH_URL"), get_real("QSTASH_TOKEN")) {
             (Some(url), _) => Some(url.trim().trim_end_matches('/').to_string()),
             (None, Some(_)) => Some(UPSTASH_QSTASH_URL.to_string()),
             (None, None) => None,
@@ -146,13 +174,28 @@ impl Config {
         // The embedded server's identity has its own names (QSTASH_DEV_*), defaulting to Upstash's
         // public dev identity; QSTASH_* name real QStash's.
         let identity =
-            |real: &str, dev: &str, default: &str| if embedded { get(dev) } else { get(real) }.unwrap_or_else(|| default.to_string());
+            |real: &str, dev: &str, default: &str| if embedded { get(dev) } else { get_real(real) }.unwrap_or_else(|| default.to_string());
+        // Every region's keys, so a delivery from either region verifies (the SDKs' receiver).
+        let regional_keys = match (embedded, region) {
+            (false, Some(_)) => QSTASH_REGIONS
+                .into_iter()
+                .filter_map(|r| {
+                    Some(RegionalKeys {
+                        region: r.to_string(),
+                        current_signing_key: get(&format!("{r}_QSTASH_CURRENT_SIGNING_KEY"))?,
+                        next_signing_key: get(&format!("{r}_QSTASH_NEXT_SIGNING_KEY"))?,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         let qstash = QstashConfig {
             token: identity("QSTASH_TOKEN", "QSTASH_DEV_TOKEN", DEV_QSTASH_TOKEN),
             current_signing_key: identity("QSTASH_CURRENT_SIGNING_KEY", "QSTASH_DEV_CURRENT_SIGNING_KEY", DEV_CURRENT_SIGNING_KEY),
             next_signing_key: identity("QSTASH_NEXT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY", DEV_NEXT_SIGNING_KEY),
             retries: parse_or(&get, "SCOUT_STEP_RETRIES", 3)?,
             url: qstash_url,
+            regional_keys,
         };
         if embedded {
             for name in ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
@@ -169,7 +212,7 @@ impl Config {
         // call Scout: a loopback address would be published and never delivered.
         if !embedded {
             for name in ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
-                if get(name).is_none() {
+                if get_real(name).is_none() {
                     return Err(invalid(name, "is required with real QStash (QSTASH_URL or QSTASH_TOKEN set)"));
                 }
             }
@@ -363,6 +406,32 @@ mod tests {
         // As the original was configured: the token and keys only, QStash's URL by default.
         let c = config(&[keys[0], keys[1], keys[2], public]).unwrap();
         assert_eq!((c.dev_qstash.enabled, c.qstash.url.as_deref()), (false, Some(UPSTASH_QSTASH_URL)));
+    }
+
+    #[test]
+    fn regions_are_configured_as_the_sdks_read_them() {
+        let public = ("PUBLIC_URL", "https://scout.example.com");
+        let eu = [
+            ("QSTASH_REGION", "eu-central-1"),
+            ("EU_CENTRAL_1_QSTASH_TOKEN", "t-eu"),
+            ("EU_CENTRAL_1_QSTASH_URL", "https://qstash-eu-central-1.upstash.io"),
+            ("EU_CENTRAL_1_QSTASH_CURRENT_SIGNING_KEY", "sig_eu_c"),
+            ("EU_CENTRAL_1_QSTASH_NEXT_SIGNING_KEY", "sig_eu_n"),
+            ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", "sig_us_c"),
+            ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", "sig_us_n"),
+            public,
+        ];
+        let c = config(&eu).unwrap();
+        assert!(!c.dev_qstash.enabled);
+        assert_eq!((c.qstash.url.as_deref(), c.qstash.token.as_str()), (Some("https://qstash-eu-central-1.upstash.io"), "t-eu"));
+        assert_eq!(c.qstash.current_signing_key, "sig_eu_c", "the primary region's keys are the default ones");
+        let regions: Vec<&str> = c.qstash.regional_keys.iter().map(|k| k.region.as_str()).collect();
+        assert_eq!(regions, vec!["EU_CENTRAL_1", "US_EAST_1"]);
+        assert_eq!(c.qstash.regional_keys[1].next_signing_key, "sig_us_n");
+        assert!(config(&[("QSTASH_REGION", "mars-1")]).is_err());
+        assert_eq!(qstash_region("us-east-1"), Some("US_EAST_1"));
+        // Without QSTASH_REGION the region names are not read.
+        assert!(config(&eu[1..]).unwrap().dev_qstash.enabled);
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl Application {
         let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
         let state = AppState {
             leptos_options,
-            receiver: Receiver::with_keys(keys.clone()),
+            receiver: Receiver::with_keys(keys.clone()).with_regions(&config.qstash.regional_keys),
             qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
             providers: Providers::new(
                 ScrapeCreatorsClient::new(http.clone(), &provider_url, &config.scrapecreators.api_key),

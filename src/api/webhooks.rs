@@ -32,7 +32,8 @@ pub fn router() -> Router<AppState> {
 async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &str) -> Result<Bytes, ApiError> {
     let bytes = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES))?;
     let signature = headers.get("upstash-signature").and_then(|v| v.to_str().ok());
-    state.receiver.verify(signature, &bytes, url).map_err(|e| {
+    let region = headers.get("upstash-region").and_then(|v| v.to_str().ok());
+    state.receiver.verify_from(region, signature, &bytes, url).map_err(|e| {
         tracing::warn!(error = %e, url, "rejected a webhook delivery");
         ApiError::Unauthorized("Invalid or missing Upstash-Signature.".into())
     })?;

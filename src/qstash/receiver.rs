@@ -20,6 +20,9 @@ pub enum VerifyError {
 #[derive(Clone)]
 pub struct Receiver {
     keys: SigningKeys,
+    /// Real QStash's multi-region keys: a delivery whose `Upstash-Region` names one of these is
+    /// verified with that region's keys.
+    regions: Vec<(String, KeyPair)>,
 }
 
 impl Receiver {
@@ -29,31 +32,56 @@ impl Receiver {
 
     /// A receiver that follows `keys` (the embedded server's, which it may rotate).
     pub fn with_keys(keys: SigningKeys) -> Self {
-        Self { keys }
+        Self { keys, regions: Vec::new() }
+    }
+
+    /// Adds each region's keys (`crate::config::QstashConfig::regional_keys`).
+    pub fn with_regions(mut self, regions: &[crate::config::RegionalKeys]) -> Self {
+        self.regions = regions
+            .iter()
+            .map(|r| {
+                let keys = KeyPair { current: r.current_signing_key.clone(), next: r.next_signing_key.clone(), previous: None };
+                (r.region.clone(), keys)
+            })
+            .collect();
+        self
+    }
+
+    /// As `verify`, for a delivery that came with `Upstash-Region: region`: that region's keys when
+    /// they are configured, else the default ones (as the SDKs' receivers do).
+    pub fn verify_from(&self, region: Option<&str>, signature: Option<&str>, body: &[u8], url: &str) -> Result<Claims, VerifyError> {
+        let regional = region.and_then(crate::config::qstash_region).and_then(|r| self.regions.iter().find(|(name, _)| name == r));
+        match regional {
+            Some((_, keys)) => verify_with(keys, signature, body, url),
+            None => self.verify(signature, body, url),
+        }
     }
 
     /// `url` is what QStash was told to call: `PUBLIC_URL` + path, compared as an exact string.
     pub fn verify(&self, signature: Option<&str>, body: &[u8], url: &str) -> Result<Claims, VerifyError> {
-        let token = signature.map(str::trim).filter(|s| !s.is_empty()).ok_or(VerifyError::Missing)?;
-        let keys = self.keys.get();
-        // The current key, then the next (QStash's rotation), then the one a rotation just replaced
-        // (a delivery signed a moment before it, or by another instance that has not reloaded yet).
-        let claims = match decode(token, &keys.current) {
-            Ok(claims) => claims,
-            Err(first) => std::iter::once(&keys.next)
-                .chain(keys.previous.iter())
-                .find_map(|key| decode(token, key).ok())
-                .ok_or(VerifyError::BadSignature(first))?,
-        };
-        if claims.sub != url {
-            return Err(VerifyError::WrongUrl(claims.sub));
-        }
-        // QStash pads the hash, most verifiers strip: compare without padding on both sides.
-        if claims.body.trim_end_matches('=') != body_hash(body).trim_end_matches('=') {
-            return Err(VerifyError::BodyMismatch);
-        }
-        Ok(claims)
+        verify_with(&self.keys.get(), signature, body, url)
     }
+}
+
+fn verify_with(keys: &KeyPair, signature: Option<&str>, body: &[u8], url: &str) -> Result<Claims, VerifyError> {
+    let token = signature.map(str::trim).filter(|s| !s.is_empty()).ok_or(VerifyError::Missing)?;
+    // The current key, then the next (QStash's rotation), then the one a rotation just replaced
+    // (a delivery signed a moment before it, or by another instance that has not reloaded yet).
+    let claims = match decode(token, &keys.current) {
+        Ok(claims) => claims,
+        Err(first) => std::iter::once(&keys.next)
+            .chain(keys.previous.iter())
+            .find_map(|key| decode(token, key).ok())
+            .ok_or(VerifyError::BadSignature(first))?,
+    };
+    if claims.sub != url {
+        return Err(VerifyError::WrongUrl(claims.sub));
+    }
+    // QStash pads the hash, most verifiers strip: compare without padding on both sides.
+    if claims.body.trim_end_matches('=') != body_hash(body).trim_end_matches('=') {
+        return Err(VerifyError::BodyMismatch);
+    }
+    Ok(claims)
 }
 
 fn decode(token: &str, key: &str) -> Result<Claims, String> {
@@ -93,6 +121,28 @@ mod tests {
         let claims = receiver().verify(Some(&token), body, URL).unwrap();
         assert_eq!(claims.iss, "Upstash");
         assert_eq!(claims.sub, URL);
+    }
+
+    #[test]
+    fn a_region_header_picks_that_regions_keys() {
+        let us = crate::config::RegionalKeys {
+            region: "US_EAST_1".into(),
+            current_signing_key: "sig_us_c".into(),
+            next_signing_key: "sig_us_n".into(),
+        };
+        let receiver = receiver().with_regions(&[us]);
+        let body = b"{}";
+        let from_us = sign("sig_us_n", URL, body, now(), "r1");
+        assert!(receiver.verify_from(Some("us-east-1"), Some(&from_us), body, URL).is_ok());
+        assert!(receiver.verify_from(Some("US_EAST_1"), Some(&from_us), body, URL).is_ok());
+        // Only with the header naming the region: the default keys do not know this one.
+        assert!(receiver.verify_from(None, Some(&from_us), body, URL).is_err());
+        // A region without keys of its own, or an unknown one, falls back to the default keys.
+        let default = sign(CURRENT, URL, body, now(), "r2");
+        assert!(receiver.verify_from(Some("eu-central-1"), Some(&default), body, URL).is_ok());
+        assert!(receiver.verify_from(Some("mars"), Some(&default), body, URL).is_ok());
+        // And the region's keys are the only ones then: the default keys do not sign for it.
+        assert!(receiver.verify_from(Some("us-east-1"), Some(&default), body, URL).is_err());
     }
 
     #[test]
