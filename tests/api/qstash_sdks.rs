@@ -12,7 +12,7 @@ use serde_json::Value;
 crate::on_both_databases!(the_official_python_sdk_works_against_the_embedded_server);
 
 /// `make test` installs the SDK in a virtualenv and names its interpreter here.
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("SCOUT_TEST_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 

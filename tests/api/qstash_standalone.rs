@@ -53,6 +53,18 @@ async fn the_standalone_server_delivers_to_any_app_signed_as_qstash_does(backend
     // Signed for the exact URL and body, with the dev signing keys the SDKs' receivers are given.
     let signature = headers["upstash-signature"].to_str().unwrap();
     Receiver::new(DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY).verify(Some(signature), body.as_bytes(), &destination).unwrap();
+    // And the official Python SDK's receiver accepts the same delivery.
+    let output = std::process::Command::new(crate::qstash_sdks::python())
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/qstash_python_receiver.py"))
+        .env("SIGNATURE", signature)
+        .env("BODY", body)
+        .env("URL", &destination)
+        .env("CURRENT_KEY", DEV_CURRENT_SIGNING_KEY)
+        .env("NEXT_KEY", DEV_NEXT_SIGNING_KEY)
+        .output()
+        .expect("run the Python SDK's receiver (make test installs the SDK; SCOUT_TEST_PYTHON names the interpreter)");
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && stdout.contains("python receiver ok"), "{stdout}\n{stderr}");
 
     // Never to itself (a message that publishes messages), by any loopback name.
     for own in [format!("{base}/v2/publish/{destination}"), base.replace("127.0.0.1", "localhost") + "/v2/batch"] {
