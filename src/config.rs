@@ -16,7 +16,7 @@ pub const SIMULATOR_APIFY_TOKEN: &str = "scout-demo-apify-token";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
+    Invalid { name: String, reason: String },
 }
 
 #[derive(Clone, Debug)]
@@ -175,6 +175,8 @@ impl Config {
         // public dev identity; QSTASH_* name real QStash's.
         let identity =
             |real: &str, dev: &str, default: &str| if embedded { get(dev) } else { get_real(real) }.unwrap_or_else(|| default.to_string());
+        let plain_identity =
+            |real: &str, dev: &str, default: &str| if embedded { get(dev) } else { get(real) }.unwrap_or_else(|| default.to_string());
         // Every region's keys, so a delivery from either region verifies (the SDKs' receiver).
         let regional_keys = match (embedded, region) {
             (false, Some(_)) => QSTASH_REGIONS
@@ -191,13 +193,24 @@ impl Config {
         };
         let qstash = QstashConfig {
             token: identity("QSTASH_TOKEN", "QSTASH_DEV_TOKEN", DEV_QSTASH_TOKEN),
-            current_signing_key: identity("QSTASH_CURRENT_SIGNING_KEY", "QSTASH_DEV_CURRENT_SIGNING_KEY", DEV_CURRENT_SIGNING_KEY),
-            next_signing_key: identity("QSTASH_NEXT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY", DEV_NEXT_SIGNING_KEY),
+            // The plain names, as the SDKs' receivers read them for a delivery naming no region.
+            current_signing_key: plain_identity("QSTASH_CURRENT_SIGNING_KEY", "QSTASH_DEV_CURRENT_SIGNING_KEY", DEV_CURRENT_SIGNING_KEY),
+            next_signing_key: plain_identity("QSTASH_NEXT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY", DEV_NEXT_SIGNING_KEY),
             retries: parse_or(&get, "SCOUT_STEP_RETRIES", 3)?,
             url: qstash_url,
             regional_keys,
         };
         if embedded {
+            // Real QStash's regional settings without its token would leave the receiver on the
+            // embedded server's (public) keys: refused, like the plain keys below.
+            let regional = QSTASH_REGIONS
+                .into_iter()
+                .flat_map(|r| ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"].map(move |name| format!("{r}_{name}")));
+            for name in std::iter::once("QSTASH_REGION".to_string()).chain(regional) {
+                if get(&name).is_some() {
+                    return Err(invalid(&name, "is real QStash's, but QSTASH_TOKEN (or the region's token) is not set"));
+                }
+            }
             for name in ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
                 if get(name).is_some() {
                     return Err(invalid(
@@ -211,8 +224,12 @@ impl Config {
         // deliveries, so the token and both signing keys must be given. And QStash must be able to
         // call Scout: a loopback address would be published and never delivered.
         if !embedded {
-            for name in ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
-                if get_real(name).is_none() {
+            if get_real("QSTASH_TOKEN").is_none() {
+                let name = region.map(|r| format!("{r}_QSTASH_TOKEN")).unwrap_or_else(|| "QSTASH_TOKEN".into());
+                return Err(invalid(&name, "is required with real QStash (QSTASH_URL or QSTASH_TOKEN set)"));
+            }
+            for name in ["QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"] {
+                if get(name).is_none() {
                     return Err(invalid(name, "is required with real QStash (QSTASH_URL or QSTASH_TOKEN set)"));
                 }
             }
@@ -372,8 +389,8 @@ where
     }
 }
 
-fn invalid(name: &'static str, reason: &str) -> ConfigError {
-    ConfigError::Invalid { name, reason: reason.to_string() }
+fn invalid(name: &str, reason: &str) -> ConfigError {
+    ConfigError::Invalid { name: name.to_string(), reason: reason.to_string() }
 }
 
 #[cfg(test)]
@@ -419,19 +436,22 @@ mod tests {
             ("EU_CENTRAL_1_QSTASH_NEXT_SIGNING_KEY", "sig_eu_n"),
             ("US_EAST_1_QSTASH_CURRENT_SIGNING_KEY", "sig_us_c"),
             ("US_EAST_1_QSTASH_NEXT_SIGNING_KEY", "sig_us_n"),
+            ("QSTASH_CURRENT_SIGNING_KEY", "sig_c"),
+            ("QSTASH_NEXT_SIGNING_KEY", "sig_n"),
             public,
         ];
         let c = config(&eu).unwrap();
         assert!(!c.dev_qstash.enabled);
         assert_eq!((c.qstash.url.as_deref(), c.qstash.token.as_str()), (Some("https://qstash-eu-central-1.upstash.io"), "t-eu"));
-        assert_eq!(c.qstash.current_signing_key, "sig_eu_c", "the primary region's keys are the default ones");
+        assert_eq!(c.qstash.current_signing_key, "sig_c", "a delivery naming no region is checked with the plain keys, as the SDKs do");
         let regions: Vec<&str> = c.qstash.regional_keys.iter().map(|k| k.region.as_str()).collect();
         assert_eq!(regions, vec!["EU_CENTRAL_1", "US_EAST_1"]);
         assert_eq!(c.qstash.regional_keys[1].next_signing_key, "sig_us_n");
         assert!(config(&[("QSTASH_REGION", "mars-1")]).is_err());
         assert_eq!(qstash_region("us-east-1"), Some("US_EAST_1"));
-        // Without QSTASH_REGION the region names are not read.
-        assert!(config(&eu[1..]).unwrap().dev_qstash.enabled);
+        // Regional keys without real QStash's token would leave the public dev keys checking deliveries.
+        assert!(config(&eu[3..7]).is_err());
+        assert!(config(&[("QSTASH_REGION", "US_EAST_1")]).is_err());
     }
 
     #[test]

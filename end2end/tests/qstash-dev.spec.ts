@@ -115,7 +115,7 @@ test('the JS SDK publishes, enqueues, batches, fans out, schedules, and reads th
     });
     const message = (await client.messages.get(delayed.messageId)) as unknown as Record<string, unknown>;
     expect(message.maxRetries).toBe(1);
-    expect(message.flowControlKey).toBe('js-flow');
+    expect([message.flowControlKey, message.parallelism, message.rate, message.period]).toEqual(['js-flow', 2, 10, 60]);
     expect(message.notBefore as number).toBeGreaterThan(Date.now() + 3_000_000);
     const notBefore = Math.floor(Date.now() / 1000) + 7200;
     const pinned = await client.publishJSON({ url: `${base}/pinned`, body: {}, notBefore });

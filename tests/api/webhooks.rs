@@ -180,8 +180,11 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
     assert_eq!(message["state"], "pending");
     assert!(message["notBefore"].as_i64().unwrap() > chrono::Utc::now().timestamp_millis() + 3_500_000);
 
-    let bad = app.client.post(app.url("/v2/publish/not-a-url")).bearer_auth(DEV_QSTASH_TOKEN).body("{}").send().await.unwrap();
+    let bad = app.client.post(app.url("/v2/publish/not%20a%20url")).bearer_auth(DEV_QSTASH_TOKEN).body("{}").send().await.unwrap();
     assert_eq!(bad.status(), 400);
+    // A name is a URL group's, which must exist.
+    let no_group = app.client.post(app.url("/v2/publish/no-such-group")).bearer_auth(DEV_QSTASH_TOKEN).body("{}").send().await.unwrap();
+    assert_eq!(no_group.status(), 404);
     // The embedded server is not an open relay: it only delivers to this app.
     let foreign = app
         .client

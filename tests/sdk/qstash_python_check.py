@@ -47,7 +47,8 @@ assert same.deduplicated and same.message_id == by_content.message_id, same
 controlled = client.message.publish_json(
     url=target, body={"f": 1}, delay="1h", flow_control={"key": "py-flow", "parallelism": 2, "rate": 5, "period": "1m"}
 )
-assert client.message.get(controlled.message_id).flow_control.key == "py-flow"
+flow = client.message.get(controlled.message_id).flow_control
+assert (flow.key, flow.parallelism, flow.rate, flow.period) == ("py-flow", 2, 5, 60), flow
 
 # Queues: upsert, read, pause and resume, enqueue into one, delete.
 client.queue.upsert("py-queue", parallelism=2, paused=True)

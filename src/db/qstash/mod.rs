@@ -91,15 +91,10 @@ pub enum Published {
     Deduplicated(String),
 }
 
-/// Stores a message, unless `dedup_id` was used within `dedup_window_ms` (then the earlier id).
-pub async fn publish(db: &Db, msg: NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
-    let mut published = publish_all(db, std::slice::from_ref(&msg), dedup_window_ms).await?;
-    Ok(published.remove(0))
-}
-
 /// Stores messages (a batch) in one transaction: all of them or, on an error, none.
 pub async fn publish_all(db: &Db, msgs: &[NewMessage<'_>], dedup_window_ms: i64) -> sqlx::Result<Vec<Published>> {
     let mut tx = db.begin().await?;
+    prepare(&mut tx, msgs).await?;
     let mut published = Vec::with_capacity(msgs.len());
     for msg in msgs {
         published.push(publish_in(&mut tx, msg, dedup_window_ms).await?);
@@ -108,6 +103,25 @@ pub async fn publish_all(db: &Db, msgs: &[NewMessage<'_>], dedup_window_ms: i64)
     Ok(published)
 }
 
+/// What messages about to be published need: their queues (created if missing) and their flow keys'
+/// limits, taken in name order (as leasing takes them) so concurrent transactions never wait on each
+/// other in a circle.
+pub(super) async fn prepare(conn: &mut sqlx::AnyConnection, msgs: &[NewMessage<'_>]) -> sqlx::Result<()> {
+    let now = now_ms();
+    let queues: std::collections::BTreeSet<&str> = msgs.iter().filter_map(|m| m.queue_name).collect();
+    for queue in queues {
+        queues::ensure(conn, queue, now).await?;
+    }
+    let mut flows: Vec<(&str, &flow_control::FlowLimits)> = msgs.iter().filter_map(|m| Some((m.flow_key?, m.flow_limits?))).collect();
+    flows.sort_by_key(|(key, _)| *key);
+    for (key, limits) in flows {
+        flow_control::upsert(conn, key, limits, now).await?;
+    }
+    Ok(())
+}
+
+/// Stores one message of a publish (after `prepare`), or answers the earlier one its deduplication
+/// id names.
 pub(super) async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<'_>, dedup_window_ms: i64) -> sqlx::Result<Published> {
     let now = now_ms();
     let id = format!("msg_{}", new_id());
@@ -140,18 +154,18 @@ pub(super) async fn publish_in(conn: &mut sqlx::AnyConnection, msg: &NewMessage<
             }
         }
     }
-    if let Some(queue) = msg.queue_name {
-        queues::ensure(conn, queue, now).await?;
-    }
-    if let (Some(key), Some(limits)) = (msg.flow_key, msg.flow_limits) {
-        flow_control::upsert(conn, key, limits, now).await?;
-    }
     insert_message(conn, &id, msg, now).await?;
     insert_event(conn, &id, "CREATED", None).await?;
     Ok(Published::Created(id))
 }
 
+/// Stores the message (in its queue's order when it has a queue, which must exist).
 pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg: &NewMessage<'_>, now: i64) -> sqlx::Result<()> {
+    let queue_order = match msg.queue_name {
+        // Zero-padded, so the text sorts as the number.
+        Some(queue) => Some(format!("{:020}", queues::next_seq(conn, queue).await?)),
+        None => None,
+    };
     sqlx::query(
         "INSERT INTO qstash_messages (id, destination, method, body, headers, state, retries, retried, not_before, locked_until,
             callback, failure_callback, dedup_id, created_at, updated_at, caller_ip, retry_delay, timeout_ms, label,
@@ -176,9 +190,7 @@ pub(super) async fn insert_message(conn: &mut sqlx::AnyConnection, id: &str, msg
     .bind(msg.callback_options)
     .bind(msg.failure_callback_options)
     .bind(msg.queue_name)
-    // Orders a queue's messages: by time, then by this process's sequence (ties across
-    // instances are messages published at once, whose order no publisher can rely on).
-    .bind(msg.queue_name.map(|_| ordered_id()))
+    .bind(queue_order)
     .bind(msg.topic_name)
     .bind(msg.endpoint_name)
     .bind(msg.schedule_id)
@@ -192,50 +204,43 @@ pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<MessageRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM qstash_messages WHERE id = $1")).bind(id).fetch_optional(db).await
 }
 
-/// A pending message `m` its queue lets through: not enqueued, or in a queue that is not paused and
-/// among its first `parallelism` pending messages (those in flight or waiting to be retried
-/// included, so a queue delivers in order and never more at once than its parallelism).
-pub(super) const QUEUE_LETS_THROUGH: &str = "(m.queue_name IS NULL OR EXISTS (
-        SELECT 1 FROM qstash_queues q WHERE q.name = m.queue_name AND q.paused = 0 AND q.parallelism > (
-            SELECT COUNT(*) FROM qstash_messages o
-            WHERE o.queue_name = m.queue_name AND o.state = 'pending' AND o.queue_order < m.queue_order)))";
-
-/// When the next pending message becomes due (to sleep exactly that long); messages a queue holds
-/// back wait for a delivery to end, which wakes the loop, and flow-controlled ones for the next poll.
+/// When the next plain pending message (in no queue, under no flow control key) becomes due, to
+/// sleep exactly that long. Queued and flow-controlled messages wait for a delivery to end (which
+/// wakes the loop) or the next pass (at most 200 ms apart).
 pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
-    let row: (Option<i64>,) = sqlx::query_as(&format!(
-        "SELECT MIN(CASE WHEN m.locked_until > m.not_before THEN m.locked_until ELSE m.not_before END)
-         FROM qstash_messages m WHERE m.state = 'pending' AND m.flow_key IS NULL AND {QUEUE_LETS_THROUGH}"
-    ))
+    let row: (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(CASE WHEN locked_until > not_before THEN locked_until ELSE not_before END)
+         FROM qstash_messages WHERE state = 'pending' AND queue_name IS NULL AND flow_key IS NULL",
+    )
     .fetch_one(db)
     .await?;
     Ok(row.0)
 }
 
 /// Takes the delivery lease (until `until`) of up to `limit` messages that are due and not leased,
-/// oldest due first (flow-controlled ones as their keys allow), and records them `ACTIVE`, in one
-/// transaction; returns them as leased. The
-/// conditions are checked again on the rows themselves, so two instances racing for the same rows
-/// (PostgreSQL re-checks a row another transaction just updated) never both get one.
+/// and records them `ACTIVE`, in one transaction; returns them as leased: plain messages oldest due
+/// first, then what queues let through, then flow-controlled ones as their keys allow. Each kind
+/// gets a share of the room first, so a backlog of one never starves the others. The conditions are
+/// checked again on the rows themselves, so two instances racing for the same rows (PostgreSQL
+/// re-checks a row another transaction just updated) never both get one.
 pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
     let mut tx = db.begin().await?;
-    let leased: Vec<MessageRow> = sqlx::query_as(&format!(
+    let share = (limit / 4).max(1);
+    let mut leased = queues::lease_heads(&mut tx, now, until, share).await?;
+    leased.extend(flow_control::lease_due(&mut tx, now, until, share).await?);
+    let plain: Vec<MessageRow> = sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
-         WHERE id IN (SELECT m.id FROM qstash_messages m WHERE m.state = 'pending' AND m.not_before <= $2 AND m.locked_until <= $2
-                      AND m.flow_key IS NULL AND {QUEUE_LETS_THROUGH} ORDER BY m.not_before LIMIT $3)
+         WHERE id IN (SELECT id FROM qstash_messages WHERE state = 'pending' AND not_before <= $2 AND locked_until <= $2
+                      AND queue_name IS NULL AND flow_key IS NULL ORDER BY not_before LIMIT $3)
            AND state = 'pending' AND not_before <= $2 AND locked_until <= $2
          RETURNING {COLUMNS}"
     ))
     .bind(until)
     .bind(now)
-    .bind(limit)
+    .bind(limit - leased.len() as i64)
     .fetch_all(&mut *tx)
     .await?;
-    let room = limit - leased.len() as i64;
-    let mut leased = leased;
-    if room > 0 {
-        leased.extend(flow_control::lease_due(&mut tx, now, until, room).await?);
-    }
+    leased.extend(plain);
     for msg in &leased {
         insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
     }
@@ -365,26 +370,28 @@ pub(super) async fn cancel_in(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx:
     Ok(cancelled)
 }
 
+/// The filter's columns on `qstash_messages` alone.
+pub(super) const MESSAGE_COLUMNS: Columns = Columns {
+    message_id: "id",
+    url: "destination",
+    label: "label",
+    caller_ip: "caller_ip",
+    queue_name: "queue_name",
+    topic_name: "topic_name",
+    endpoint_name: "endpoint_name",
+    schedule_id: "schedule_id",
+    flow_key: "flow_key",
+    time: "created_at",
+    dlq_id: None,
+    state: None,
+    response_status: None,
+};
+
 /// Pending messages matching `filter` (at most `limit`, oldest first), cancelled one by one as
 /// `cancel` does; how many were.
 pub async fn cancel_matching(db: &Db, filter: &Filter, limit: i64) -> sqlx::Result<u64> {
-    let columns = Columns {
-        message_id: "id",
-        url: "destination",
-        label: "label",
-        caller_ip: "caller_ip",
-        queue_name: "queue_name",
-        topic_name: "topic_name",
-        endpoint_name: "endpoint_name",
-        schedule_id: "schedule_id",
-        flow_key: "flow_key",
-        time: "created_at",
-        dlq_id: None,
-        state: None,
-        response_status: None,
-    };
     let mut sql = Sql::new("SELECT id FROM qstash_messages WHERE state = 'pending'");
-    sql.filter(filter, &columns).push(" ORDER BY created_at, id LIMIT ").bind(Bind::Int(limit));
+    sql.filter(filter, &MESSAGE_COLUMNS).push(" ORDER BY created_at, id LIMIT ").bind(Bind::Int(limit));
     let ids: Vec<(String,)> = bound!(sqlx::query_as::<_, (String,)>(&sql.text), &sql.binds).fetch_all(db).await?;
     let mut cancelled = 0;
     for (id,) in ids {
@@ -412,12 +419,12 @@ pub async fn prune(db: &Db, before: i64, dedup_before: i64) -> sqlx::Result<u64>
         .await?
         .rows_affected();
     pruned += sqlx::query("DELETE FROM qstash_dedup WHERE created_at < $1").bind(dedup_before).execute(&mut *tx).await?.rows_affected();
+    pruned += flow_control::prune(&mut tx, before).await?;
     tx.commit().await?;
     Ok(pruned)
 }
 
-/// Ids that sort by time, then by a per-process sequence: events (and a queue's messages) of one
-/// millisecond keep their order.
+/// Ids that sort by time, then by a per-process sequence: events of one millisecond keep their order.
 fn ordered_id() -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 1_000_000;

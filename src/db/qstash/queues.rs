@@ -1,7 +1,10 @@
-//! QStash queues: named, with a parallelism and a paused flag. Which of a queue's messages may be
-//! delivered is decided where messages are leased (`QUEUE_LETS_THROUGH`); here they are kept.
+//! QStash queues: named, with a parallelism and a paused flag, numbering their messages in the order
+//! enqueues commit; `lease_heads` takes the messages a queue lets through.
 
-use super::{cancel_in, now_ms, Db};
+use super::{cancel_in, flow_control, now_ms, Db, MessageRow, COLUMNS};
+
+/// Queues with messages waiting looked at per pass of the delivery loop, at most.
+const QUEUES_PER_PASS: i64 = 256;
 
 /// What a new queue (one created by enqueueing to it) starts with, as QStash does.
 pub const DEFAULT_PARALLELISM: i64 = 1;
@@ -33,6 +36,86 @@ pub(super) async fn ensure(conn: &mut sqlx::AnyConnection, name: &str, now: i64)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The next number in the queue's order, taken under the queue row's lock (held to the commit, so
+/// numbers follow the order enqueues commit in, also across instances).
+pub(super) async fn next_seq(conn: &mut sqlx::AnyConnection, name: &str) -> sqlx::Result<i64> {
+    let (seq,): (i64,) = sqlx::query_as("UPDATE qstash_queues SET next_seq = next_seq + 1 WHERE name = $1 RETURNING next_seq")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(seq)
+}
+
+/// Whether a queue named `name` exists or one more may be made (at most `max`).
+pub async fn exists_or_room(db: &Db, name: &str, max: i64) -> sqlx::Result<bool> {
+    let (exists, count): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM qstash_queues WHERE name = $1), (SELECT COUNT(*) FROM qstash_queues)")
+            .bind(name)
+            .fetch_one(db)
+            .await?;
+    Ok(exists > 0 || count < max)
+}
+
+/// Leases (until `until`) up to `limit` messages that queues let through: of each queue not paused,
+/// its first `parallelism` messages in order, counting those in flight and those waiting for a
+/// retry (so a queue delivers in order, a failing message holding the ones behind it, and never more
+/// at once than its parallelism); a message still waiting out its initial delay holds nothing. The
+/// ones among them that are due and not leased are taken, flow control permitting.
+pub(super) async fn lease_heads(conn: &mut sqlx::AnyConnection, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+    let queues: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT q.name, q.parallelism FROM qstash_queues q WHERE q.paused = 0 AND EXISTS (
+             SELECT 1 FROM qstash_messages m WHERE m.queue_name = q.name AND m.state = 'pending'
+               AND m.not_before <= $1 AND m.locked_until <= $1)
+         ORDER BY q.name LIMIT $2",
+    )
+    .bind(now)
+    .bind(QUEUES_PER_PASS)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut leased = Vec::new();
+    for (queue, parallelism) in queues {
+        if leased.len() as i64 >= limit {
+            break;
+        }
+        let heads: Vec<(String, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, not_before, locked_until, flow_key FROM qstash_messages
+             WHERE queue_name = $1 AND state = 'pending' AND (not_before <= $2 OR retried > 0 OR locked_until > $2)
+             ORDER BY queue_order LIMIT $3",
+        )
+        .bind(&queue)
+        .bind(now)
+        .bind(parallelism)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, not_before, locked_until, flow_key) in heads {
+            if leased.len() as i64 >= limit || not_before > now || locked_until > now {
+                continue;
+            }
+            if let Some(key) = &flow_key {
+                if flow_control::take(conn, key, now, 1).await? < 1 {
+                    continue;
+                }
+            }
+            let row: Option<MessageRow> = sqlx::query_as(&format!(
+                "UPDATE qstash_messages SET locked_until = $1 WHERE id = $2 AND state = 'pending' AND locked_until <= $3
+                 RETURNING {COLUMNS}"
+            ))
+            .bind(until)
+            .bind(&id)
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = row {
+                if let Some(key) = &flow_key {
+                    flow_control::record_starts(conn, key, now, 1).await?;
+                }
+                leased.push(row);
+            }
+        }
+    }
+    Ok(leased)
 }
 
 /// Creates the queue or updates its parallelism and paused flag.

@@ -2,7 +2,7 @@
 //! tick is. A tick is claimed and its messages stored in one transaction, so with several instances
 //! (or a crash between the two) a tick is published exactly once.
 
-use super::{now_ms, publish_in, Db, NewMessage};
+use super::{now_ms, prepare, publish_in, Db, NewMessage};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ScheduleRow {
@@ -64,6 +64,16 @@ pub async fn upsert(db: &Db, s: &NewSchedule<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Whether the schedule exists or one more may be made (at most `max`).
+pub async fn exists_or_room(db: &Db, id: &str, max: i64) -> sqlx::Result<bool> {
+    let (exists, count): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM qstash_schedules WHERE schedule_id = $1), (SELECT COUNT(*) FROM qstash_schedules)")
+            .bind(id)
+            .fetch_one(db)
+            .await?;
+    Ok(exists > 0 || count < max)
+}
+
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<ScheduleRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM qstash_schedules WHERE schedule_id = $1")).bind(id).fetch_optional(db).await
 }
@@ -109,6 +119,7 @@ pub async fn fire(
         tx.rollback().await?;
         return Ok(false);
     }
+    prepare(&mut tx, messages).await?;
     let mut ids = Vec::with_capacity(messages.len());
     for msg in messages {
         if let super::Published::Created(id) = publish_in(&mut tx, msg, dedup_window_ms).await? {
@@ -161,18 +172,22 @@ pub async fn delete(db: &Db, id: &str) -> sqlx::Result<bool> {
 }
 
 /// The states of the messages the last tick made, as QStash reports them (`IN_PROGRESS`, `SUCCESS`,
-/// `FAIL`), by message id.
+/// `FAIL`), by message id; messages pruned since are left out.
 pub async fn message_states(db: &Db, ids: &[String]) -> sqlx::Result<Vec<(String, String)>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let state: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM qstash_messages WHERE id = $1").bind(id).fetch_optional(db).await?;
-        let state = match state.as_ref().map(|(s,)| s.as_str()) {
-            Some("delivered") => "SUCCESS",
-            Some("pending") => "IN_PROGRESS",
-            _ => "FAIL",
-        };
-        out.push((id.clone(), state.to_string()));
-    }
-    Ok(out)
+    let mut sql = super::filter::Sql::new("SELECT id, state FROM qstash_messages WHERE 1 = 1");
+    let filter = super::filter::Filter { message_ids: ids.to_vec(), matches_nothing: ids.is_empty(), ..Default::default() };
+    sql.filter(&filter, &super::MESSAGE_COLUMNS);
+    let rows: Vec<(String, String)> =
+        super::filter::bound!(sqlx::query_as::<_, (String, String)>(&sql.text), &sql.binds).fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, state)| {
+            let state = match state.as_str() {
+                "delivered" => "SUCCESS",
+                "pending" => "IN_PROGRESS",
+                _ => "FAIL",
+            };
+            (id, state.to_string())
+        })
+        .collect())
 }

@@ -16,11 +16,29 @@ pub struct UrlGroupRow {
     pub endpoints: Vec<EndpointRow>,
 }
 
+/// What `add_endpoints` did.
+#[derive(Debug, PartialEq)]
+pub enum Added {
+    Done,
+    /// Nothing: the group would have more than `max_endpoints`, or it is new and there are
+    /// `max_groups` already.
+    TooMany,
+}
+
 /// Adds endpoints to the group (creating it): an endpoint whose URL is there already gets the new
 /// name; a name another URL of the group had moves to this one (names are unique in a group).
-pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow]) -> sqlx::Result<()> {
+pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow], max_endpoints: i64, max_groups: i64) -> sqlx::Result<Added> {
     let now = now_ms();
     let mut tx = db.begin().await?;
+    let (exists, groups): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM qstash_url_groups WHERE name = $1), (SELECT COUNT(*) FROM qstash_url_groups)")
+            .bind(group)
+            .fetch_one(&mut *tx)
+            .await?;
+    if exists == 0 && groups >= max_groups {
+        tx.rollback().await?;
+        return Ok(Added::TooMany);
+    }
     sqlx::query(
         "INSERT INTO qstash_url_groups (name, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
@@ -49,8 +67,14 @@ pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow]) -> s
         .execute(&mut *tx)
         .await?;
     }
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM qstash_url_group_endpoints WHERE group_name = $1").bind(group).fetch_one(&mut *tx).await?;
+    if count > max_endpoints {
+        tx.rollback().await?;
+        return Ok(Added::TooMany);
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(Added::Done)
 }
 
 /// Removes the endpoints matching each (url, name) given (either may be left out); a group left

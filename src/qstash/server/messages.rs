@@ -18,11 +18,25 @@ pub(super) async fn get(State(server): State<DevServer>, Path(id): Path<String>,
     if let Err(denied) = server.check(&headers, &uri) {
         return denied;
     }
-    match db::qstash::find(&server.0.db, &id).await {
-        Ok(Some(m)) => Json(view(&m)).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "message not found"),
-        Err(e) => internal(e, "read a message"),
+    let m = match db::qstash::find(&server.0.db, &id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "message not found"),
+        Err(e) => return internal(e, "read a message"),
+    };
+    let mut out = view(&m);
+    // The flow control key's limits, which both SDKs read with the key.
+    if let Some(key) = &m.flow_key {
+        match db::qstash::flow_control::limits(&server.0.db, key).await {
+            Ok(Some(limits)) => {
+                if let (Some(out), Value::Object(flow)) = (out.as_object_mut(), super::schedules::flow_view(key, &limits)) {
+                    out.extend(flow);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return internal(e, "read a flow control key"),
+        }
     }
+    Json(out).into_response()
 }
 
 pub(super) async fn cancel(State(server): State<DevServer>, Path(id): Path<String>, headers: HeaderMap, uri: Uri) -> Response {
@@ -93,8 +107,6 @@ pub(super) fn view(m: &db::qstash::MessageRow) -> Value {
         ("label", m.label.as_deref()),
         ("queueName", m.queue_name.as_deref()),
         ("topicName", m.topic_name.as_deref()),
-        // The JS SDK's name for it.
-        ("urlGroup", m.topic_name.as_deref()),
         ("endpointName", m.endpoint_name.as_deref()),
         ("scheduleId", m.schedule_id.as_deref()),
         ("flowControlKey", m.flow_key.as_deref()),

@@ -47,6 +47,13 @@ const NOT_FORWARDED: [&str; 10] = [
 ];
 const PUBLISH_PREFIX: &str = "/v2/publish/";
 const ENQUEUE_PREFIX: &str = "/v2/enqueue/";
+/// A delay (or not-before time) at most this far ahead.
+const MAX_DELAY_MS: i64 = 366 * 86_400_000;
+/// Messages one request may store (a batch, a publish to a URL group), and their bodies' bytes.
+const MAX_MESSAGES_PER_REQUEST: usize = 1000;
+const MAX_BYTES_PER_REQUEST: usize = 64 * 1024 * 1024;
+/// Queues at most (one is made by enqueueing to a new name).
+pub(super) const MAX_QUEUES: i64 = 1000;
 /// A batch: messages and bytes at most.
 const MAX_BATCH: usize = 1000;
 const MAX_BATCH_BYTES: usize = 10 * 1024 * 1024;
@@ -146,6 +153,9 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
             Err(Rejected(status, message)) => return error(status, &format!("message {i}: {message}")),
         }
     }
+    if let Err(message) = within_limits(entries_read.iter().flat_map(|(messages, _)| messages)) {
+        return error(StatusCode::BAD_REQUEST, &message);
+    }
     let caller_ip = caller_ip(&parts);
     let new: Vec<NewMessage<'_>> =
         entries_read.iter().flat_map(|(messages, _)| messages.iter().map(|m| m.new_message(caller_ip.as_deref()))).collect();
@@ -170,11 +180,34 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
     }
 }
 
+/// What one request may store: a URL group multiplies a message, a batch multiplies that.
+pub(super) fn within_limits<'a>(messages: impl Iterator<Item = &'a Publish>) -> Result<(), String> {
+    let (mut count, mut bytes) = (0usize, 0usize);
+    for message in messages {
+        count += 1;
+        bytes += message.body_base64.len();
+    }
+    if count > MAX_MESSAGES_PER_REQUEST || bytes > MAX_BYTES_PER_REQUEST {
+        return Err(format!(
+            "this would store {count} messages ({} MB); one request stores at most {MAX_MESSAGES_PER_REQUEST} and {} MB",
+            bytes / (1024 * 1024),
+            MAX_BYTES_PER_REQUEST / (1024 * 1024)
+        ));
+    }
+    Ok(())
+}
+
 /// Why a publish is refused: its status and a sentence.
 pub(super) struct Rejected(pub StatusCode, pub String);
 
 fn bad_request(message: String) -> Rejected {
     Rejected(StatusCode::BAD_REQUEST, message)
+}
+
+/// Logged; the caller only learns that it failed (and a schedule's tick is tried again).
+fn database_error(e: sqlx::Error) -> Rejected {
+    tracing::error!(error = %e, "qstash-dev: a database read failed while reading a publish");
+    Rejected(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
 }
 
 /// The messages a publish makes: one for a URL, one per endpoint for a URL group (each keeps the
@@ -187,6 +220,13 @@ pub(super) async fn read_messages(
     options: &Options<'_>,
     body: &[u8],
 ) -> Result<(Vec<Publish>, bool), Rejected> {
+    if let Some(queue) = &queue {
+        match db::qstash::queues::exists_or_room(&server.0.db, queue, MAX_QUEUES).await {
+            Ok(true) => {}
+            Ok(false) => return Err(bad_request(format!("at most {MAX_QUEUES} queues; delete one first"))),
+            Err(e) => return Err(database_error(e)),
+        }
+    }
     if is_url(destination) {
         let message = read_publish(server, destination.to_string(), queue, options, body).map_err(bad_request)?;
         return Ok((vec![message], false));
@@ -197,10 +237,7 @@ pub(super) async fn read_messages(
     let group = match db::qstash::url_groups::find(&server.0.db, destination).await {
         Ok(Some(group)) => group,
         Ok(None) => return Err(Rejected(StatusCode::NOT_FOUND, format!("URL group {destination} not found"))),
-        Err(e) => {
-            tracing::error!(error = %e, "qstash-dev: failed to read a URL group");
-            return Err(Rejected(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()));
-        }
+        Err(e) => return Err(database_error(e)),
     };
     let mut messages = Vec::with_capacity(group.endpoints.len());
     for endpoint in group.endpoints {
@@ -241,6 +278,9 @@ async fn store_one(
         Ok(read) => read,
         Err(Rejected(status, message)) => return error(status, &message),
     };
+    if let Err(message) = within_limits(messages.iter()) {
+        return error(StatusCode::BAD_REQUEST, &message);
+    }
     let caller_ip = caller_ip(parts);
     let new: Vec<NewMessage<'_>> = messages.iter().map(|m| m.new_message(caller_ip.as_deref())).collect();
     let published = db::qstash::publish_all(&server.0.db, &new, server.0.config.dedup_window.as_millis() as i64).await;
@@ -425,6 +465,10 @@ fn read_publish(
         (None, Some(raw)) => duration_ms(&raw).and_then(|ms| now.checked_add(ms)).ok_or("invalid Upstash-Delay")?,
         (None, None) => now,
     };
+    // A message due more than a year ahead is a mistake, and one that retention could never prune.
+    if not_before > now.saturating_add(MAX_DELAY_MS) {
+        return Err("a message can be delayed by a year at most".into());
+    }
     let retries = options.get("upstash-retries").map(|raw| parse_retries(&raw, "Upstash-Retries")).transpose()?.unwrap_or(DEFAULT_RETRIES);
     let retry_delay = options.get("upstash-retry-delay");
     if let Some(expr) = &retry_delay {
@@ -513,8 +557,12 @@ pub(super) fn raw_destination(rest: &str, query: Option<&str>) -> (String, Vec<(
     (destination, pairs)
 }
 
-fn is_url(destination: &str) -> bool {
-    (destination.starts_with("http://") || destination.starts_with("https://")) && reqwest::Url::parse(destination).is_ok()
+/// An http(s) URL, with no control characters (PostgreSQL's TEXT refuses a NUL, which would make
+/// the message impossible to store).
+pub(super) fn is_url(destination: &str) -> bool {
+    (destination.starts_with("http://") || destination.starts_with("https://"))
+        && !destination.chars().any(char::is_control)
+        && reqwest::Url::parse(destination).is_ok()
 }
 
 /// A retry count (`Upstash-Retries`, a callback's, a DLQ retry's): 0–100.

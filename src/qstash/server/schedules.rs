@@ -28,6 +28,8 @@ use serde_json::{json, Map, Value};
 const PREFIX: &str = "/v2/schedules/";
 /// Ticks fired per pass of the delivery loop, at most.
 const FIRE_BATCH: i64 = 100;
+/// Schedules at most.
+const MAX_SCHEDULES: i64 = 1000;
 /// Options that belong to the schedule itself, or make no sense once per tick (a fixed time, an id
 /// that would deduplicate every tick after the first): not kept for its messages.
 const NOT_PER_TICK: [&str; 6] = [
@@ -54,6 +56,9 @@ pub(super) async fn create(State(server): State<DevServer>, request: Request) ->
         Ok(cron) => cron,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
+    let Some(next_run) = cron.next_after(db::now_ms()) else {
+        return error(StatusCode::BAD_REQUEST, &format!("the cron {cron_text:?} names no time in the next five years"));
+    };
     if options.get("upstash-not-before").is_some() {
         return error(StatusCode::BAD_REQUEST, "a schedule takes Upstash-Delay, not Upstash-Not-Before");
     }
@@ -62,6 +67,11 @@ pub(super) async fn create(State(server): State<DevServer>, request: Request) ->
     let checked = check_name("schedule", &schedule_id).and_then(|()| queue.as_deref().map(check_queue_name).unwrap_or(Ok(())));
     if let Err(message) = checked {
         return error(StatusCode::BAD_REQUEST, &message);
+    }
+    match db::qstash::schedules::exists_or_room(&server.0.db, &schedule_id, MAX_SCHEDULES).await {
+        Ok(true) => {}
+        Ok(false) => return error(StatusCode::BAD_REQUEST, &format!("at most {MAX_SCHEDULES} schedules; delete one first")),
+        Err(e) => return internal(e, "count schedules"),
     }
     // What each tick will keep of the request: its options, less what belongs to the schedule.
     let kept: Map<String, Value> = options
@@ -74,19 +84,24 @@ pub(super) async fn create(State(server): State<DevServer>, request: Request) ->
         Ok(headers) => headers,
         Err(message) => return error(StatusCode::BAD_REQUEST, &message),
     };
+    let mut summary_flow = None;
     // A tick now, as a check: the destination, the options, the URL group.
     let tick = Options { headers: &tick_headers, query: Vec::new() };
     let first = match read_messages(&server, &destination, queue.clone(), &tick, &body).await {
         Ok((messages, _)) => messages.into_iter().next(),
         Err(Rejected(status, message)) => return error(status, &message),
     };
+    if let Some(m) = &first {
+        if let (Some(key), Some(limits)) = (&m.flow_key, &m.flow_limits) {
+            summary_flow = Some(flow_view(key, limits));
+        }
+    }
     let mut summary = json!({});
+    if let Some(flow) = summary_flow {
+        merge(&mut summary, flow);
+    }
     if let Some(m) = first {
-        summary = json!({
-            "method": m.method,
-            "retries": m.retries,
-            "header": listed_headers(&m.headers_json),
-        });
+        merge(&mut summary, json!({ "method": m.method, "retries": m.retries, "header": listed_headers(&m.headers_json) }));
         let optional = [
             ("callback", m.callback.as_deref()),
             ("failureCallback", m.failure_callback.as_deref()),
@@ -114,7 +129,7 @@ pub(super) async fn create(State(server): State<DevServer>, request: Request) ->
         options: &Value::Object(kept).to_string(),
         body: &STANDARD.encode(&body),
         summary: &summary.to_string(),
-        next_run: cron.next_after(db::now_ms()),
+        next_run: Some(next_run),
         caller_ip: caller_ip.as_deref(),
     };
     match db::qstash::schedules::upsert(&server.0.db, &schedule).await {
@@ -257,7 +272,17 @@ impl DevServer {
             let Some(due_at) = row.next_run else { continue };
             let next_run = Cron::parse(&row.cron).ok().and_then(|cron| cron.next_after(now));
             let kept: Map<String, Value> = serde_json::from_str(&row.options).unwrap_or_default();
-            let headers = header_map(kept).unwrap_or_default();
+            let headers = match header_map(kept) {
+                Ok(headers) => headers,
+                Err(message) => {
+                    // Never published with options it did not ask for.
+                    let skipped = db::qstash::schedules::skip(&self.0.db, &row.schedule_id, due_at, next_run, &message).await;
+                    if let Err(e) = skipped {
+                        tracing::error!(error = %e, "qstash-dev: failed to record a schedule's error");
+                    }
+                    continue;
+                }
+            };
             let options = Options { headers: &headers, query: Vec::new() };
             let body = STANDARD.decode(&row.body).unwrap_or_default();
             let result = match read_messages(self, &row.destination, row.queue_name.clone(), &options, &body).await {
@@ -275,6 +300,8 @@ impl DevServer {
                     fired |= matches!(published, Ok(true));
                     published.map(|_| ())
                 }
+                // A database error: the tick stays due and is tried on the next pass.
+                Err(Rejected(StatusCode::INTERNAL_SERVER_ERROR, _)) => Ok(()),
                 Err(Rejected(_, message)) => {
                     tracing::warn!(schedule_id = %row.schedule_id, message, "qstash-dev: a schedule's tick could not be published");
                     db::qstash::schedules::skip(&self.0.db, &row.schedule_id, due_at, next_run, &message).await
@@ -287,5 +314,23 @@ impl DevServer {
         if fired {
             self.0.wake.notify_one();
         }
+    }
+}
+
+/// Flow control as the SDKs read it: `flowControlKey`, `parallelism`, `rate`, `period` (seconds).
+pub(super) fn flow_view(key: &str, limits: &crate::db::qstash::flow_control::FlowLimits) -> Value {
+    let mut out = json!({ "flowControlKey": key, "period": limits.period_ms / 1000 });
+    if let Some(parallelism) = limits.parallelism {
+        out["parallelism"] = json!(parallelism);
+    }
+    if let Some(rate) = limits.rate {
+        out["rate"] = json!(rate);
+    }
+    out
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
     }
 }

@@ -5,7 +5,7 @@
 use super::{error, internal, publish::check_name, DevServer};
 use crate::db::{
     self,
-    qstash::url_groups::{EndpointRow, UrlGroupRow},
+    qstash::url_groups::{Added, EndpointRow, UrlGroupRow},
 };
 use axum::{
     body::Bytes,
@@ -17,8 +17,9 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Endpoints in one group, at most.
+/// Endpoints in one group, and groups, at most (a publish to a group stores a message per endpoint).
 const MAX_ENDPOINTS: usize = 100;
+const MAX_GROUPS: i64 = 1000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +64,7 @@ pub(super) async fn add_endpoints(
     };
     let mut rows = Vec::with_capacity(endpoints.len());
     for endpoint in endpoints {
-        let Some(url) = endpoint.url.filter(|u| reqwest::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"))) else {
+        let Some(url) = endpoint.url.filter(|u| super::publish::is_url(u)) else {
             return error(StatusCode::BAD_REQUEST, "every endpoint needs an http(s) url");
         };
         if !server.0.destinations.allows(&url) {
@@ -71,8 +72,12 @@ pub(super) async fn add_endpoints(
         }
         rows.push(EndpointRow { url, endpoint_name: endpoint.name });
     }
-    match db::qstash::url_groups::add_endpoints(&server.0.db, &name, &rows).await {
-        Ok(()) => StatusCode::OK.into_response(),
+    match db::qstash::url_groups::add_endpoints(&server.0.db, &name, &rows, MAX_ENDPOINTS as i64, MAX_GROUPS).await {
+        Ok(Added::Done) => StatusCode::OK.into_response(),
+        Ok(Added::TooMany) => error(
+            StatusCode::BAD_REQUEST,
+            &format!("a URL group has at most {MAX_ENDPOINTS} endpoints, and there are at most {MAX_GROUPS} groups"),
+        ),
         Err(e) => internal(e, "add endpoints to a URL group"),
     }
 }
