@@ -84,6 +84,9 @@ pub struct DevQstashConfig {
     /// Deliveries in flight at once (`QSTASH_DEV_DELIVERY_SLOTS`; 16 in the app, whose own webhook
     /// takes them, 64 for `scout qstash-dev`).
     pub delivery_slots: usize,
+    /// How long a SIGTERM waits for the deliveries in flight before handing them back
+    /// (`SCOUT_SHUTDOWN_GRACE_SECS`, 10).
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +255,7 @@ impl Config {
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
             retention: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_RETENTION_DAYS", 7)?.clamp(1, 3650) * 86_400),
             delivery_slots: parse_or::<usize>(&get, "QSTASH_DEV_DELIVERY_SLOTS", 16)?.clamp(1, 1024),
+            shutdown_grace: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_SHUTDOWN_GRACE_SECS", 10)?.min(3600)),
         };
         if dev_qstash.poll_interval < Duration::from_millis(5) {
             return Err(invalid("QSTASH_DEV_POLL_MS", "must be at least 5"));

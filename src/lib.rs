@@ -30,6 +30,8 @@ pub mod qstash;
 #[cfg(feature = "ssr")]
 pub mod retry_after;
 #[cfg(feature = "ssr")]
+pub mod shutdown;
+#[cfg(feature = "ssr")]
 pub mod simulator;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -143,15 +143,25 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// Serves HTTP and runs the background tasks (QStash deliveries, stall sweeper) until the end.
+    /// Serves HTTP and runs the background tasks (QStash deliveries, stall sweeper) until SIGTERM or
+    /// Ctrl-C.
     pub async fn run(self) -> anyhow::Result<()> {
-        if let Some(server) = self.dev_qstash {
-            tokio::spawn(server.run_delivery_loop());
+        self.run_until(crate::shutdown::signal()).await
+    }
+
+    /// As `run`, until `stop` completes; then the embedded QStash server stops delivering and waits
+    /// up to the grace period for what is in flight (its own webhook calls are served meanwhile), and
+    /// the HTTP server finishes its requests.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        if let Some(server) = &self.dev_qstash {
+            tokio::spawn(server.clone().run_delivery_loop());
         }
         tokio::spawn(jobs::sweeper::run(self.state.clone()));
         tracing::info!(url = %self.state.urls.public, demo_data = self.state.demo_data(), "Scout is listening");
+        let grace = self.state.config.dev_qstash.shutdown_grace;
         // The peer's address is the embedded QStash server's `callerIP`.
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>()).await.context("HTTP server failed")
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        crate::shutdown::serve_until(self.listener, app, self.dev_qstash, grace, stop).await
     }
 }
 

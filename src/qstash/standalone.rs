@@ -69,10 +69,10 @@ impl StandaloneConfig {
                 "listening on {host} (beyond this machine) needs an identity of your own: set QSTASH_DEV_TOKEN, QSTASH_DEV_CURRENT_SIGNING_KEY and QSTASH_DEV_NEXT_SIGNING_KEY (the defaults are public)"
             );
         }
-        // The same QSTASH_DEV_* settings the embedded server reads.
-        let mut server = Config::from_lookup(|name| if name.starts_with("QSTASH_DEV_") { get(name) } else { None })
-            .context("Invalid QSTASH_DEV_* setting")?
-            .dev_qstash;
+        // The same QSTASH_DEV_* settings (and shutdown grace) the embedded server reads.
+        let own = |name: &str| name.starts_with("QSTASH_DEV_") || name == "SCOUT_SHUTDOWN_GRACE_SECS";
+        let mut server =
+            Config::from_lookup(|name| if own(name) { get(name) } else { None }).context("Invalid QSTASH_DEV_* setting")?.dev_qstash;
         // Nothing else runs here: more deliveries in flight (and so more outcomes per commit).
         if get("QSTASH_DEV_DELIVERY_SLOTS").is_none() {
             server.delivery_slots = STANDALONE_DELIVERY_SLOTS;
@@ -114,8 +114,14 @@ impl Standalone {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// Serves the QStash API and delivers messages until the process ends.
+    /// Serves the QStash API and delivers messages until SIGTERM or Ctrl-C.
     pub async fn run(self) -> anyhow::Result<()> {
+        self.run_until(crate::shutdown::signal()).await
+    }
+
+    /// As `run`, until `stop` completes; then it delivers nothing more, waits up to the grace period
+    /// for what is in flight, and hands the rest back.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let url = format!("http://{}", self.listener.local_addr().context("Failed to read the bound address")?);
         tracing::info!(url = %url, database = %self.config.database_url, "QStash dev server is listening");
         println!(
@@ -123,8 +129,9 @@ impl Standalone {
             self.config.token, self.keys.current, self.keys.next
         );
         tokio::spawn(self.server.clone().run_delivery_loop());
-        let router = self.server.router::<()>();
-        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.context("HTTP server failed")
+        let app = self.server.router::<()>().into_make_service_with_connect_info::<SocketAddr>();
+        let grace = self.config.server.shutdown_grace;
+        crate::shutdown::serve_until(self.listener, app, Some(self.server), grace, stop).await
     }
 }
 

@@ -13,7 +13,10 @@ use scout::{
 };
 use serde_json::Value;
 
-crate::on_both_databases!(the_standalone_server_delivers_to_any_app_signed_as_qstash_does);
+crate::on_both_databases!(
+    the_standalone_server_delivers_to_any_app_signed_as_qstash_does,
+    a_shutdown_lets_deliveries_finish_or_hands_them_back,
+);
 
 async fn the_standalone_server_delivers_to_any_app_signed_as_qstash_does(backend: Backend) {
     let id = uuid::Uuid::new_v4().simple().to_string();
@@ -73,5 +76,82 @@ async fn the_standalone_server_delivers_to_any_app_signed_as_qstash_does(backend
     }
     let keys: Value = client.get(format!("{base}/v2/keys")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().json().await.unwrap();
     assert_eq!(keys["current"], DEV_CURRENT_SIGNING_KEY);
+    let _ = std::fs::remove_dir_all(scratch);
+}
+
+/// A standalone server on `database`, running until the returned sender fires; its address and the
+/// task that ends when it has shut down.
+async fn start_standalone(
+    database: &str,
+    grace_secs: &'static str,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let args: Vec<String> = ["--port", "0", "--database", database].iter().map(|s| s.to_string()).collect();
+    let config = StandaloneConfig::from_args(&args, |name| match name {
+        "QSTASH_DEV_POLL_MS" => Some("50".to_string()),
+        "SCOUT_SHUTDOWN_GRACE_SECS" => Some(grace_secs.to_string()),
+        _ => None,
+    })
+    .unwrap();
+    let server = Standalone::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (base, stop, running)
+}
+
+async fn message_state(database: &str, id: &str) -> (String, i64, i64) {
+    let pool = sqlx::AnyPool::connect(database).await.unwrap();
+    let row: (String, i64, i64) =
+        sqlx::query_as("SELECT state, locked_until, retried FROM qstash_messages WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    row
+}
+
+async fn a_shutdown_lets_deliveries_finish_or_hands_them_back(backend: Backend) {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let scratch = std::env::temp_dir().join(format!("scout-qstash-dev-{id}"));
+    let database = match backend {
+        Backend::Sqlite => format!("sqlite:{}", scratch.join("qstash.db").display()),
+        Backend::Postgres => create_postgres_database(&id).await,
+    };
+    // The destination answers `/slow` after 2.5 s.
+    let (app, calls) = spawn_destination(None).await;
+    let client = reqwest::Client::new();
+    let publish_slow = |base: String| {
+        let request = client.post(format!("{base}/v2/publish/{app}/slow")).bearer_auth(DEV_QSTASH_TOKEN).body("{}");
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["messageId"].as_str().unwrap().to_string() }
+    };
+    let slow_calls = || calls.lock().unwrap().get("/slow").map(Vec::len).unwrap_or(0);
+    let wait_for_calls = |n: usize| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while slow_calls() < n {
+            assert!(std::time::Instant::now() < deadline, "the destination was never called");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+
+    // Grace enough: the delivery in flight finishes and its outcome is recorded before the end.
+    let (base, stop, running) = start_standalone(&database, "10").await;
+    let finished = publish_slow(base).await;
+    wait_for_calls(1).await;
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(message_state(&database, &finished).await.0, "delivered");
+
+    // Too little grace: the delivery is handed back (due at once, no retry spent), and the next
+    // server delivers it without waiting out the old lease.
+    let (base, stop, running) = start_standalone(&database, "1").await;
+    let handed_back = publish_slow(base).await;
+    wait_for_calls(2).await;
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(message_state(&database, &handed_back).await, ("pending".to_string(), 0, 0));
+    let (base, stop, running) = start_standalone(&database, "10").await;
+    wait_for_message_state_at(&client, &base, &handed_back, "delivered").await;
+    assert_eq!(slow_calls(), 3);
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(scratch);
 }

@@ -219,16 +219,37 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
 
 /// Takes the delivery lease (until `until`) of up to `limit` messages that are due and not leased,
 /// and records them `ACTIVE`, in one transaction; returns them as leased: plain messages oldest due
-/// first, then what queues let through, then flow-controlled ones as their keys allow. Each kind
-/// gets a share of the room first, so a backlog of one never starves the others. The conditions are
-/// checked again on the rows themselves, so two instances racing for the same rows (PostgreSQL
-/// re-checks a row another transaction just updated) never both get one.
+/// first, what queues let through, and flow-controlled ones as their keys allow. A quarter of the
+/// room each is kept for queued and flow-controlled messages, so a backlog of plain ones never starves
+/// them (plain ones take what they leave). The conditions are checked again on the rows themselves, so
+/// two instances racing for the same rows (PostgreSQL re-checks a row another transaction just
+/// updated) never both get one.
 pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
     let mut tx = db.begin().await?;
     let share = (limit / 4).max(1);
-    let mut leased = queues::lease_heads(&mut tx, now, until, share).await?;
-    leased.extend(flow_control::lease_due(&mut tx, now, until, share).await?);
-    let plain: Vec<MessageRow> = sqlx::query_as(&format!(
+    // A write first: it takes SQLite's write lock, where a read first could find its snapshot made
+    // stale by a publish and fail to write ("busy").
+    let mut leased = lease_plain(&mut tx, now, until, (limit - 2 * share).max(1)).await?;
+    let plain_full = leased.len() as i64 == (limit - 2 * share).max(1);
+    leased.extend(queues::lease_heads(&mut tx, now, until, share.min(limit - leased.len() as i64)).await?);
+    leased.extend(flow_control::lease_due(&mut tx, now, until, share.min(limit - leased.len() as i64)).await?);
+    let room = limit - leased.len() as i64;
+    if plain_full && room > 0 {
+        leased.extend(lease_plain(&mut tx, now, until, room).await?);
+    }
+    for msg in &leased {
+        insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
+    }
+    tx.commit().await?;
+    Ok(leased)
+}
+
+/// Leases up to `limit` due messages in no queue and under no flow control key, oldest due first.
+async fn lease_plain(conn: &mut sqlx::AnyConnection, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(&format!(
         "UPDATE qstash_messages SET locked_until = $1
          WHERE id IN (SELECT id FROM qstash_messages WHERE state = 'pending' AND not_before <= $2 AND locked_until <= $2
                       AND queue_name IS NULL AND flow_key IS NULL ORDER BY not_before LIMIT $3)
@@ -237,15 +258,22 @@ pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Resul
     ))
     .bind(until)
     .bind(now)
-    .bind(limit - leased.len() as i64)
-    .fetch_all(&mut *tx)
-    .await?;
-    leased.extend(plain);
-    for msg in &leased {
-        insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
-    }
-    tx.commit().await?;
-    Ok(leased)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Hands back a lease (a shutdown that cannot wait for its delivery): the message is due again now,
+/// at no retry's cost, and the delivery still running under the old lease records nothing. False
+/// when the lease was no longer held.
+pub async fn release(db: &Db, id: &str, lease: i64) -> sqlx::Result<bool> {
+    let released = sqlx::query("UPDATE qstash_messages SET locked_until = 0 WHERE id = $1 AND state = 'pending' AND locked_until = $2")
+        .bind(id)
+        .bind(lease)
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(released == 1)
 }
 
 /// One delivery attempt's outcome.

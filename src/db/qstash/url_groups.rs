@@ -29,16 +29,8 @@ pub enum Added {
 /// name; a name another URL of the group had moves to this one (names are unique in a group).
 pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow], max_endpoints: i64, max_groups: i64) -> sqlx::Result<Added> {
     let now = now_ms();
+    // Writes first, checks after (a read first could leave SQLite unable to write: "busy").
     let mut tx = db.begin().await?;
-    let (exists, groups): (i64, i64) =
-        sqlx::query_as("SELECT (SELECT COUNT(*) FROM qstash_url_groups WHERE name = $1), (SELECT COUNT(*) FROM qstash_url_groups)")
-            .bind(group)
-            .fetch_one(&mut *tx)
-            .await?;
-    if exists == 0 && groups >= max_groups {
-        tx.rollback().await?;
-        return Ok(Added::TooMany);
-    }
     sqlx::query(
         "INSERT INTO qstash_url_groups (name, created_at, updated_at) VALUES ($1, $2, $2)
          ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at",
@@ -67,9 +59,13 @@ pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow], max_
         .execute(&mut *tx)
         .await?;
     }
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM qstash_url_group_endpoints WHERE group_name = $1").bind(group).fetch_one(&mut *tx).await?;
-    if count > max_endpoints {
+    let (count, groups): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM qstash_url_group_endpoints WHERE group_name = $1), (SELECT COUNT(*) FROM qstash_url_groups)",
+    )
+    .bind(group)
+    .fetch_one(&mut *tx)
+    .await?;
+    if count > max_endpoints || groups > max_groups {
         tx.rollback().await?;
         return Ok(Added::TooMany);
     }
@@ -81,9 +77,16 @@ pub async fn add_endpoints(db: &Db, group: &str, endpoints: &[EndpointRow], max_
 /// without endpoints is deleted, as QStash does. False when there is no such group.
 pub async fn remove_endpoints(db: &Db, group: &str, endpoints: &[(Option<String>, Option<String>)]) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT name FROM qstash_url_groups WHERE name = $1").bind(group).fetch_optional(&mut *tx).await?;
-    if exists.is_none() {
+    // The group's row first: a write, which takes SQLite's write lock before anything is read.
+    let exists = sqlx::query("UPDATE qstash_url_groups SET updated_at = $1 WHERE name = $2")
+        .bind(now_ms())
+        .bind(group)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if !exists {
+        tx.rollback().await?;
         return Ok(false);
     }
     for (url, name) in endpoints {
@@ -101,8 +104,6 @@ pub async fn remove_endpoints(db: &Db, group: &str, endpoints: &[(Option<String>
         sqlx::query_as("SELECT COUNT(*) FROM qstash_url_group_endpoints WHERE group_name = $1").bind(group).fetch_one(&mut *tx).await?;
     if left == 0 {
         sqlx::query("DELETE FROM qstash_url_groups WHERE name = $1").bind(group).execute(&mut *tx).await?;
-    } else {
-        sqlx::query("UPDATE qstash_url_groups SET updated_at = $1 WHERE name = $2").bind(now_ms()).bind(group).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(true)

@@ -64,6 +64,10 @@ impl DevServer {
             None => tracing::error!("qstash-dev: the delivery loop was started twice"),
         }
         loop {
+            if self.0.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                tracing::info!("qstash-dev: shutting down; no new deliveries");
+                return;
+            }
             if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                 pruned_at = Some(std::time::Instant::now());
                 self.prune().await;
@@ -89,8 +93,11 @@ impl DevServer {
                         let more = messages.len() == permits.len();
                         for (msg, permit) in messages.into_iter().zip(permits) {
                             let server = self.clone();
+                            server.0.leased.lock().unwrap_or_else(|p| p.into_inner()).insert(msg.id.clone(), lease_until);
                             tokio::spawn(async move {
+                                let id = msg.id.clone();
                                 server.deliver(msg, lease_until).await;
+                                server.0.leased.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
                                 drop(permit);
                                 // A free slot: the loop may lease the next due message.
                                 server.0.wake.notify_one();

@@ -15,6 +15,7 @@ mod publish;
 mod query;
 mod queues;
 mod schedules;
+mod shutdown;
 mod url_groups;
 
 use super::signing::SigningKeys;
@@ -48,6 +49,10 @@ struct Inner {
     /// receiving end.
     outcomes: mpsc::Sender<delivery::Outcome>,
     recorder: std::sync::Mutex<Option<mpsc::Receiver<delivery::Outcome>>>,
+    /// Set by `shut_down`: the delivery loop leases nothing more.
+    stopping: std::sync::atomic::AtomicBool,
+    /// The deliveries in flight and their leases, to hand back those a shutdown cannot wait for.
+    leased: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// What this server may call. Embedded in the app: the app's own origins (scheme, host, port) only;
@@ -138,6 +143,8 @@ impl DevServer {
             in_flight: Arc::new(Semaphore::new(slots)),
             outcomes,
             recorder: std::sync::Mutex::new(Some(recorder)),
+            stopping: Default::default(),
+            leased: Default::default(),
         }))
     }
 

@@ -1,8 +1,10 @@
-//! `POST /v2/publish/{destination}`: reads a publish as the official SDKs send it (the destination raw
-//! in the path, options in `Upstash-*` headers or their lower-case query forms), checks every URL it
-//! will ever call, and stores the message. 200 with its id, or 202 with the earlier id when it is a
-//! duplicate (by `Upstash-Deduplication-Id`, or by content with
-//! `Upstash-Content-Based-Deduplication`).
+//! Everything that stores messages: `POST /v2/publish/{destination}`, `POST
+//! /v2/enqueue/{queue}/{destination}` and `POST /v2/batch` (schedules reuse `read_messages` for each
+//! tick). A publish is read as the official SDKs send it (the destination raw in the path, a URL or a
+//! URL group's name; options in `Upstash-*` headers or their lower-case query forms, flow control
+//! included), every URL it will ever call is checked, and the messages are stored together. 200 with
+//! the id (one per endpoint for a group), or 202 with the earlier id when it is a duplicate (by
+//! `Upstash-Deduplication-Id`, or by content with `Upstash-Content-Based-Deduplication`).
 
 use super::{error, internal, DevServer};
 use crate::{
