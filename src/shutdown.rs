@@ -12,7 +12,10 @@ use tokio::net::TcpListener;
 /// SIGTERM or Ctrl-C, whichever comes first.
 pub async fn signal() {
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await
+        }
     };
     #[cfg(unix)]
     let terminate = async {
@@ -52,11 +55,13 @@ pub async fn serve_until(
     });
     stop.await;
     tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+    // One grace period for both: a supervisor's SIGKILL follows the grace it was told.
+    let deadline = tokio::time::Instant::now() + grace;
     if let Some(qstash) = qstash {
         qstash.shut_down(grace).await;
     }
     let _ = close.send(());
-    match tokio::time::timeout(grace, server).await {
+    match tokio::time::timeout_at(deadline.max(tokio::time::Instant::now() + Duration::from_millis(100)), server).await {
         Ok(served) => served.context("the HTTP server task failed")?.context("HTTP server failed")?,
         Err(_) => tracing::warn!("requests still running after the grace period were dropped"),
     }

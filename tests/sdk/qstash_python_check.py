@@ -7,6 +7,7 @@ Any SDK exception or failed check exits non-zero.
 """
 
 import os
+import time
 
 from qstash import QStash, Receiver
 from qstash.log import LogState
@@ -34,6 +35,15 @@ assert message.body == '{"hello": "world"}', message.body
 assert message.retry_delay_expression == "1000 * retried", message
 assert message.headers["X-Py-Test"] == ["1"], message.headers
 assert message.not_before > message.created_at, message
+
+# Not-before (unix seconds) and callbacks, as the SDK sends them.
+not_before = int(time.time()) + 7200
+pinned = client.message.publish_json(
+    url=target, body={}, not_before=not_before, callback=f"{app}/healthz?cb=1", failure_callback=f"{app}/healthz?fcb=1"
+)
+pinned_message = client.message.get(pinned.message_id)
+assert pinned_message.not_before == not_before * 1000, pinned_message
+assert pinned_message.callback == f"{app}/healthz?cb=1" and pinned_message.failure_callback == f"{app}/healthz?fcb=1", pinned_message
 
 # Deduplication, by id and by content.
 first = client.message.publish_json(url=target, body={"n": 1}, deduplication_id="py-dedup", delay="1h")

@@ -25,7 +25,7 @@ pub(super) async fn upsert(conn: &mut sqlx::AnyConnection, key: &str, limits: &F
     sqlx::query(
         "INSERT INTO qstash_flow_keys (flow_key, parallelism, rate, period_ms, updated_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (flow_key) DO UPDATE SET parallelism = excluded.parallelism, rate = excluded.rate,
-            period_ms = excluded.period_ms, updated_at = excluded.updated_at",
+            period_ms = excluded.period_ms, updated_at = excluded.updated_at, blocked_until = 0",
     )
     .bind(key)
     .bind(limits.parallelism)
@@ -101,11 +101,12 @@ pub(super) async fn record_starts(conn: &mut sqlx::AnyConnection, key: &str, now
 /// apply flow control to their own), as many per key as its limits allow now. Keys are taken in
 /// name order, as publishes take them, so two transactions never wait on each other in a circle.
 pub(super) async fn lease_due(conn: &mut sqlx::AnyConnection, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+    // From the messages (a key whose row was pruned still gets its messages delivered, unlimited).
     let keys: Vec<(String,)> = sqlx::query_as(
-        "SELECT k.flow_key FROM qstash_flow_keys k WHERE k.blocked_until <= $1 AND EXISTS (
-             SELECT 1 FROM qstash_messages m WHERE m.flow_key = k.flow_key AND m.queue_name IS NULL AND m.state = 'pending'
-               AND m.not_before <= $1 AND m.locked_until <= $1)
-         ORDER BY k.flow_key LIMIT $2",
+        "SELECT DISTINCT m.flow_key FROM qstash_messages m LEFT JOIN qstash_flow_keys k ON k.flow_key = m.flow_key
+         WHERE m.flow_key IS NOT NULL AND m.queue_name IS NULL AND m.state = 'pending' AND m.not_before <= $1
+           AND m.locked_until <= $1 AND COALESCE(k.blocked_until, 0) <= $1
+         ORDER BY m.flow_key LIMIT $2",
     )
     .bind(now)
     .bind(KEYS_PER_PASS)

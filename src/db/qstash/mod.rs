@@ -219,24 +219,28 @@ pub async fn next_due_at(db: &Db) -> sqlx::Result<Option<i64>> {
 
 /// Takes the delivery lease (until `until`) of up to `limit` messages that are due and not leased,
 /// and records them `ACTIVE`, in one transaction; returns them as leased: plain messages oldest due
-/// first, what queues let through, and flow-controlled ones as their keys allow. A quarter of the
-/// room each is kept for queued and flow-controlled messages, so a backlog of plain ones never starves
-/// them (plain ones take what they leave). The conditions are checked again on the rows themselves, so
+/// first and, when `queues_and_flows` (the loop asks every 100 ms, and at once when such a message was
+/// published or finished), what queues let through and flow-controlled ones as their keys allow. The conditions are checked again on the rows themselves, so
 /// two instances racing for the same rows (PostgreSQL re-checks a row another transaction just
 /// updated) never both get one.
-pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64) -> sqlx::Result<Vec<MessageRow>> {
+pub async fn lease_due(db: &Db, now: i64, until: i64, limit: i64, queues_and_flows: bool) -> sqlx::Result<Vec<MessageRow>> {
     let mut tx = db.begin().await?;
-    let share = (limit / 4).max(1);
-    // A write first: it takes SQLite's write lock, where a read first could find its snapshot made
-    // stale by a publish and fail to write ("busy").
-    let mut leased = lease_plain(&mut tx, now, until, (limit - 2 * share).max(1)).await?;
-    let plain_full = leased.len() as i64 == (limit - 2 * share).max(1);
-    leased.extend(queues::lease_heads(&mut tx, now, until, share.min(limit - leased.len() as i64)).await?);
-    leased.extend(flow_control::lease_due(&mut tx, now, until, share.min(limit - leased.len() as i64)).await?);
-    let room = limit - leased.len() as i64;
-    if plain_full && room > 0 {
+    let mut leased = if queues_and_flows {
+        // A write first, even one that changes nothing: it takes SQLite's write lock, where a read
+        // first could find its snapshot made stale by a publish and fail to write ("busy").
+        sqlx::query("UPDATE qstash_queues SET next_seq = next_seq WHERE 1 = 0").execute(&mut *tx).await?;
+        // Queued and flow-controlled messages first, a quarter of the room each, so a backlog of
+        // plain ones cannot starve them; plain ones take the rest.
+        let share = (limit + 3) / 4;
+        let mut leased = queues::lease_heads(&mut tx, now, until, share).await?;
+        leased.extend(flow_control::lease_due(&mut tx, now, until, share.min(limit - leased.len() as i64)).await?);
+        let room = limit - leased.len() as i64;
         leased.extend(lease_plain(&mut tx, now, until, room).await?);
-    }
+        leased
+    } else {
+        lease_plain(&mut tx, now, until, limit).await?
+    };
+    leased.sort_by_key(|m| m.not_before);
     for msg in &leased {
         insert_event(&mut tx, &msg.id, "ACTIVE", None).await?;
     }

@@ -24,11 +24,12 @@ const SELECT: &str = "SELECT q.name, q.parallelism, q.paused, q.created_at, q.up
         (SELECT COUNT(*) FROM qstash_messages m WHERE m.queue_name = q.name AND m.state = 'pending') AS lag
      FROM qstash_queues q";
 
-/// Creates the queue with QStash's defaults unless it exists.
+/// Creates the queue with QStash's defaults unless it exists; either way its row is locked to the
+/// commit (`prepare` takes queues in name order, so concurrent publishes never deadlock).
 pub(super) async fn ensure(conn: &mut sqlx::AnyConnection, name: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO qstash_queues (name, parallelism, paused, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)
-         ON CONFLICT (name) DO NOTHING",
+         ON CONFLICT (name) DO UPDATE SET next_seq = qstash_queues.next_seq",
     )
     .bind(name)
     .bind(DEFAULT_PARALLELISM)

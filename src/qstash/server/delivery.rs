@@ -32,6 +32,9 @@ const LEASE_BATCH: usize = 64;
 /// How often the signing keys are read again (another instance may have rotated them).
 const KEYS_RELOAD_EVERY: Duration = Duration::from_secs(2);
 
+/// How often queues and flow control keys are looked at when nothing said they changed.
+const QUEUES_AND_FLOWS_EVERY: Duration = Duration::from_millis(100);
+
 /// How often due schedules are looked for (a tick is published at most this late, plus the poll).
 const SCHEDULES_EVERY: Duration = Duration::from_millis(200);
 
@@ -57,6 +60,7 @@ impl DevServer {
         let mut pruned_at: Option<std::time::Instant> = None;
         let mut keys_read_at = std::time::Instant::now();
         let mut schedules_at: Option<std::time::Instant> = None;
+        let mut queues_and_flows_at: Option<std::time::Instant> = None;
         match self.0.recorder.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(outcomes) => {
                 tokio::spawn(self.clone().supervise_recorder(outcomes));
@@ -88,7 +92,21 @@ impl DevServer {
             if !permits.is_empty() {
                 let now = db::now_ms();
                 let lease_until = now + lease.as_millis() as i64;
-                match db::qstash::lease_due(&self.0.db, now, lease_until, permits.len() as i64).await {
+                let changed = self.0.queues_and_flows_changed.swap(false, std::sync::atomic::Ordering::SeqCst);
+                let special = changed || queues_and_flows_at.is_none_or(|at| at.elapsed() >= QUEUES_AND_FLOWS_EVERY);
+                if special {
+                    queues_and_flows_at = Some(std::time::Instant::now());
+                }
+                match db::qstash::lease_due(&self.0.db, now, lease_until, permits.len() as i64, special).await {
+                    Ok(messages) if self.0.stopping.load(std::sync::atomic::Ordering::SeqCst) => {
+                        // Leased while a shutdown began: handed back at once, not started.
+                        for msg in messages {
+                            if let Err(e) = db::qstash::release(&self.0.db, &msg.id, lease_until).await {
+                                tracing::error!(error = %e, message_id = %msg.id, "qstash-dev: failed to hand back a delivery; it waits out its lease");
+                            }
+                        }
+                        return;
+                    }
                     Ok(messages) => {
                         let more = messages.len() == permits.len();
                         for (msg, permit) in messages.into_iter().zip(permits) {
@@ -96,11 +114,18 @@ impl DevServer {
                             server.0.leased.lock().unwrap_or_else(|p| p.into_inner()).insert(msg.id.clone(), lease_until);
                             tokio::spawn(async move {
                                 let id = msg.id.clone();
+                                // Its end may let the next of its queue or flow key through.
+                                let special = msg.queue_name.is_some() || msg.flow_key.is_some();
                                 server.deliver(msg, lease_until).await;
-                                server.0.leased.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+                                let mut leased = server.0.leased.lock().unwrap_or_else(|p| p.into_inner());
+                                // Only this delivery's entry: the message may have been leased again since.
+                                if leased.get(&id) == Some(&lease_until) {
+                                    leased.remove(&id);
+                                }
+                                drop(leased);
                                 drop(permit);
                                 // A free slot: the loop may lease the next due message.
-                                server.0.wake.notify_one();
+                                server.wake_loop(special);
                             });
                         }
                         if more {

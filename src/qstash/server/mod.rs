@@ -49,6 +49,9 @@ struct Inner {
     /// receiving end.
     outcomes: mpsc::Sender<delivery::Outcome>,
     recorder: std::sync::Mutex<Option<mpsc::Receiver<delivery::Outcome>>>,
+    /// A queued or flow-controlled message was published or finished: the next pass looks at queues
+    /// and flow keys (otherwise it does every 100 ms).
+    queues_and_flows_changed: std::sync::atomic::AtomicBool,
     /// Set by `shut_down`: the delivery loop leases nothing more.
     stopping: std::sync::atomic::AtomicBool,
     /// The deliveries in flight and their leases, to hand back those a shutdown cannot wait for.
@@ -121,6 +124,14 @@ impl Destinations {
 }
 
 impl DevServer {
+    /// Wakes the delivery loop; `special` when queued or flow-controlled messages may now be due.
+    fn wake_loop(&self, special: bool) {
+        if special {
+            self.0.queues_and_flows_changed.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.0.wake.notify_one();
+    }
+
     /// `keys` come from `db::qstash::keys::load_or_seed`.
     pub fn new(db: Db, config: DevQstashConfig, token: &str, keys: SigningKeys, destinations: Destinations) -> Self {
         // No redirects: a destination that answers 3xx must not bounce a signed delivery (and its
@@ -144,6 +155,7 @@ impl DevServer {
             outcomes,
             recorder: std::sync::Mutex::new(Some(recorder)),
             stopping: Default::default(),
+            queues_and_flows_changed: Default::default(),
             leased: Default::default(),
         }))
     }

@@ -154,6 +154,10 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
             Ok(read) => entries_read.push(read),
             Err(Rejected(status, message)) => return error(status, &format!("message {i}: {message}")),
         }
+        // Refused as soon as it is too much, not once all of it is built.
+        if let Err(message) = within_limits(entries_read.iter().flat_map(|(messages, _)| messages)) {
+            return error(StatusCode::BAD_REQUEST, &message);
+        }
     }
     if let Err(message) = within_limits(entries_read.iter().flat_map(|(messages, _)| messages)) {
         return error(StatusCode::BAD_REQUEST, &message);
@@ -163,7 +167,7 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
         entries_read.iter().flat_map(|(messages, _)| messages.iter().map(|m| m.new_message(caller_ip.as_deref()))).collect();
     match db::qstash::publish_all(&server.0.db, &new, server.0.config.dedup_window.as_millis() as i64).await {
         Ok(published) => {
-            server.0.wake.notify_one();
+            server.wake_loop(new.iter().any(|m| m.queue_name.is_some() || m.flow_key.is_some()));
             let mut published = published.into_iter();
             let answers: Vec<Value> = entries_read
                 .iter()
@@ -241,6 +245,16 @@ pub(super) async fn read_messages(
         Ok(None) => return Err(Rejected(StatusCode::NOT_FOUND, format!("URL group {destination} not found"))),
         Err(e) => return Err(database_error(e)),
     };
+    // Bounded before anything is built: each endpoint gets its own copy of the body.
+    let fanned_bytes = group.endpoints.len().saturating_mul(body.len().div_ceil(3) * 4);
+    if group.endpoints.len() > MAX_MESSAGES_PER_REQUEST || fanned_bytes > MAX_BYTES_PER_REQUEST {
+        return Err(bad_request(format!(
+            "this would store {} copies of a {} KB body; one request stores at most {} MB",
+            group.endpoints.len(),
+            body.len() / 1024,
+            MAX_BYTES_PER_REQUEST / (1024 * 1024)
+        )));
+    }
     let mut messages = Vec::with_capacity(group.endpoints.len());
     for endpoint in group.endpoints {
         let mut message = read_publish(server, endpoint.url.clone(), queue.clone(), options, body).map_err(bad_request)?;
@@ -289,7 +303,7 @@ async fn store_one(
     match published {
         Ok(published) => {
             if published.iter().any(|p| matches!(p, db::qstash::Published::Created(_))) {
-                server.0.wake.notify_one();
+                server.wake_loop(new.iter().any(|m| m.queue_name.is_some() || m.flow_key.is_some()));
             }
             let answers: Vec<(StatusCode, Value)> = published.iter().zip(&messages).map(|(p, m)| answer(p, m)).collect();
             let all_duplicates = answers.iter().all(|(status, _)| *status == StatusCode::ACCEPTED);

@@ -43,7 +43,7 @@ pub(super) async fn upsert(State(server): State<DevServer>, headers: HeaderMap, 
     match db::qstash::queues::upsert(&server.0.db, &upsert.queue_name, parallelism, upsert.paused.unwrap_or(false)).await {
         Ok(()) => {
             // A higher parallelism or a resume may let messages through now.
-            server.0.wake.notify_one();
+            server.wake_loop(true);
             StatusCode::OK.into_response()
         }
         Err(e) => internal(e, "store a queue"),
@@ -97,7 +97,7 @@ async fn set_paused(State(server): State<DevServer>, Path(name): Path<String>, h
     }
     match db::qstash::queues::set_paused(&server.0.db, &name, paused).await {
         Ok(true) => {
-            server.0.wake.notify_one();
+            server.wake_loop(true);
             StatusCode::OK.into_response()
         }
         Ok(false) => not_found(&name),

@@ -312,7 +312,7 @@ impl DevServer {
             }
         }
         if fired {
-            self.0.wake.notify_one();
+            self.wake_loop(true);
         }
     }
 }
