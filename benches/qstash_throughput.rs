@@ -40,7 +40,13 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let database = format!("sqlite:{}", dir.join("qstash.db").display());
     let args: Vec<String> = ["--port", "0", "--database", &database].iter().map(|s| s.to_string()).collect();
-    let config = StandaloneConfig::from_args(&args, |name| (name == "QSTASH_DEV_POLL_MS").then(|| "20".to_string())).unwrap();
+    // QSTASH_DEV_DELIVERY_SLOTS from the environment, to compare slot counts.
+    let config = StandaloneConfig::from_args(&args, |name| match name {
+        "QSTASH_DEV_POLL_MS" => Some("20".to_string()),
+        "QSTASH_DEV_DELIVERY_SLOTS" => std::env::var(name).ok(),
+        _ => None,
+    })
+    .unwrap();
     let server = Standalone::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", server.port());
     tokio::spawn(server.run());

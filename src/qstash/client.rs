@@ -98,3 +98,57 @@ async fn send_with_retries(request: reqwest::RequestBuilder) -> Result<reqwest::
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that drops the first `drops` connections without answering, then answers a publish.
+    async fn flaky_server(drops: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                if n < drops {
+                    drop(socket);
+                    continue;
+                }
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let body = r#"{"messageId":"msg_1"}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_publish_that_got_no_answer_is_sent_again() {
+        let (url, seen) = flaky_server(2).await;
+        let client = QstashClient::new(reqwest::Client::new(), &url, "t");
+        let published = client.publish_json("http://app/x", &serde_json::json!({}), &PublishOptions::default()).await.unwrap();
+        assert_eq!(published.message_id, "msg_1");
+        assert_eq!(seen.load(Ordering::SeqCst), 3, "two dropped connections, then the answer");
+    }
+
+    #[tokio::test]
+    async fn a_qstash_that_never_answers_is_unreachable_after_the_retries() {
+        let (url, seen) = flaky_server(usize::MAX).await;
+        let client = QstashClient::new(reqwest::Client::new(), &url, "t");
+        let result = client.publish_json("http://app/x", &serde_json::json!({}), &PublishOptions::default()).await;
+        assert!(matches!(result, Err(PublishError::Unreachable(_))), "{result:?}");
+        assert_eq!(seen.load(Ordering::SeqCst), 1 + NETWORK_RETRIES as usize);
+    }
+}
