@@ -136,6 +136,7 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
     }
     // Each entry's messages (one, or one per endpoint of a URL group) and whether it went to a group.
     let mut entries_read: Vec<(Vec<Publish>, bool)> = Vec::with_capacity(entries.len());
+    let mut size = RequestSize::default();
     for (i, entry) in entries.into_iter().enumerate() {
         let read = async {
             let headers = header_map(entry.headers.unwrap_or_default()).map_err(bad_request)?;
@@ -151,16 +152,15 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
             read_messages(&server, entry.destination.as_deref().unwrap_or_default(), queue, &options, &body).await
         };
         match read.await {
-            Ok(read) => entries_read.push(read),
+            Ok(read) => {
+                // Refused as soon as it is too much, not once all of it is built.
+                if let Err(message) = size.add(&read.0) {
+                    return error(StatusCode::BAD_REQUEST, &message);
+                }
+                entries_read.push(read);
+            }
             Err(Rejected(status, message)) => return error(status, &format!("message {i}: {message}")),
         }
-        // Refused as soon as it is too much, not once all of it is built.
-        if let Err(message) = within_limits(entries_read.iter().flat_map(|(messages, _)| messages)) {
-            return error(StatusCode::BAD_REQUEST, &message);
-        }
-    }
-    if let Err(message) = within_limits(entries_read.iter().flat_map(|(messages, _)| messages)) {
-        return error(StatusCode::BAD_REQUEST, &message);
     }
     let caller_ip = caller_ip(&parts);
     let new: Vec<NewMessage<'_>> =
@@ -186,21 +186,28 @@ pub(super) async fn batch(State(server): State<DevServer>, request: Request) -> 
     }
 }
 
-/// What one request may store: a URL group multiplies a message, a batch multiplies that.
-pub(super) fn within_limits<'a>(messages: impl Iterator<Item = &'a Publish>) -> Result<(), String> {
-    let (mut count, mut bytes) = (0usize, 0usize);
-    for message in messages {
-        count += 1;
-        bytes += message.body_base64.len();
+/// What one request stores so far: a URL group multiplies a message, a batch multiplies that.
+#[derive(Default)]
+struct RequestSize {
+    count: usize,
+    bytes: usize,
+}
+
+impl RequestSize {
+    /// Counts `messages` in; an error once the request would store too much.
+    fn add(&mut self, messages: &[Publish]) -> Result<(), String> {
+        self.count += messages.len();
+        self.bytes += messages.iter().map(|m| m.body_base64.len()).sum::<usize>();
+        if self.count > MAX_MESSAGES_PER_REQUEST || self.bytes > MAX_BYTES_PER_REQUEST {
+            return Err(format!(
+                "this would store {} messages ({} MB); one request stores at most {MAX_MESSAGES_PER_REQUEST} and {} MB",
+                self.count,
+                self.bytes / (1024 * 1024),
+                MAX_BYTES_PER_REQUEST / (1024 * 1024)
+            ));
+        }
+        Ok(())
     }
-    if count > MAX_MESSAGES_PER_REQUEST || bytes > MAX_BYTES_PER_REQUEST {
-        return Err(format!(
-            "this would store {count} messages ({} MB); one request stores at most {MAX_MESSAGES_PER_REQUEST} and {} MB",
-            bytes / (1024 * 1024),
-            MAX_BYTES_PER_REQUEST / (1024 * 1024)
-        ));
-    }
-    Ok(())
 }
 
 /// Why a publish is refused: its status and a sentence.
@@ -294,7 +301,7 @@ async fn store_one(
         Ok(read) => read,
         Err(Rejected(status, message)) => return error(status, &message),
     };
-    if let Err(message) = within_limits(messages.iter()) {
+    if let Err(message) = RequestSize::default().add(&messages) {
         return error(StatusCode::BAD_REQUEST, &message);
     }
     let caller_ip = caller_ip(parts);
@@ -370,16 +377,12 @@ pub(super) fn check_name(kind: &str, name: &str) -> Result<(), String> {
 pub(super) struct Publish {
     pub destination: String,
     pub method: String,
-    /// Headers sent with every delivery (`Upstash-Forward-*` without the prefix, and the content type).
-    pub forward: Map<String, Value>,
     pub retries: i64,
     pub not_before: i64,
     pub retry_delay: Option<String>,
     pub timeout_ms: Option<i64>,
     pub callback: Option<String>,
-    pub callback_options: Option<CallbackOptions>,
     pub failure_callback: Option<String>,
-    pub failure_callback_options: Option<CallbackOptions>,
     pub dedup_id: Option<String>,
     pub label: Option<String>,
     pub queue: Option<String>,
@@ -387,7 +390,8 @@ pub(super) struct Publish {
     pub endpoint_name: Option<String>,
     pub flow_key: Option<String>,
     pub flow_limits: Option<FlowLimits>,
-    /// What is stored: the body's bytes in base64, the forwarded headers and callback options as JSON.
+    /// What is stored: the body's bytes in base64, the headers sent with every delivery
+    /// (`Upstash-Forward-*` without the prefix, and the content type) and the callbacks' options, as JSON.
     pub body_base64: String,
     pub headers_json: String,
     pub callback_options_json: Option<String>,
@@ -524,7 +528,7 @@ fn read_publish(
     let json_of = |o: &Option<CallbackOptions>| o.as_ref().map(|o| serde_json::to_string(o).unwrap_or_default());
     Ok(Publish {
         body_base64: STANDARD.encode(body),
-        headers_json: Value::Object(forward.clone()).to_string(),
+        headers_json: Value::Object(forward).to_string(),
         callback_options_json: json_of(&callback_options),
         failure_callback_options_json: json_of(&failure_callback_options),
         queue,
@@ -534,15 +538,12 @@ fn read_publish(
         flow_limits,
         destination,
         method,
-        forward,
         retries,
         not_before,
         retry_delay,
         timeout_ms,
         callback,
-        callback_options,
         failure_callback,
-        failure_callback_options,
         dedup_id,
         label,
     })
