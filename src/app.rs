@@ -2,7 +2,10 @@
 
 use crate::{
     components::header::Header,
-    pages::{campaign::CampaignPage, campaigns::CampaignsPage},
+    pages::{
+        admin_users::AdminUsersPage, campaign::CampaignPage, campaigns::CampaignsPage, login::LoginPage, settings::SettingsPage,
+        setup::SetupPage,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -42,6 +45,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p class="text-slate-600">"Page not found."</p> }>
                     <Route path=path!("/") view=CampaignsPage/>
                     <Route path=path!("/campaigns/:id") view=CampaignPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage/>
                 </Routes>
             </main>
         </Router>

@@ -19,7 +19,7 @@ pub enum ConfigError {
     Invalid { name: String, reason: String },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Where the server listens (`LEPTOS_SITE_ADDR`); port 0 picks a free port.
     pub addr: SocketAddr,
@@ -33,9 +33,32 @@ pub struct Config {
     pub apify: Option<ApifyConfig>,
     pub simulator: SimulatorConfig,
     pub jobs: JobsConfig,
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Anyone may create a member account at `/signup` (`SCOUT_OPEN_SIGNUP`, off).
+    pub open_signup: bool,
+    /// How long a sign-in lasts (`SCOUT_SESSION_DAYS`, 30).
+    pub session_ttl: Duration,
+    /// Failed sign-ins per account or client address within `login_window` before 429
+    /// (`SCOUT_LOGIN_MAX_FAILURES`, 5; `SCOUT_LOGIN_WINDOW_SECS`, 900).
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (`SCOUT_TRUSTED_PROXIES`, comma-separated IPs).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Extra `Host` names accepted besides the listening and public ones (`SCOUT_ALLOWED_HOSTS`,
+    /// comma-separated `host` or `host:port`), for load balancers and health checks.
+    pub allowed_hosts: Vec<String>,
+    /// Scout can be reached from beyond this machine (it listens beyond loopback, or `PUBLIC_URL`
+    /// is not loopback): setup then needs the code from the log.
+    pub exposed: bool,
+    /// Session cookies are `Secure` (`PUBLIC_URL` is https).
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone)]
 pub struct QstashConfig {
     /// `None` = the embedded QStash-compatible server of this process.
     pub url: Option<String>,
@@ -49,7 +72,7 @@ pub struct QstashConfig {
     pub regional_keys: Vec<RegionalKeys>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct RegionalKeys {
     /// `EU_CENTRAL_1` or `US_EAST_1`.
     pub region: String,
@@ -89,7 +112,7 @@ pub struct DevQstashConfig {
     pub shutdown_grace: Duration,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ScrapeCreatorsConfig {
     /// `None` = the built-in simulator of this process ("demo data").
     pub api_url: Option<String>,
@@ -97,7 +120,7 @@ pub struct ScrapeCreatorsConfig {
     pub request_timeout: Duration,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ApifyConfig {
     /// `None` = the built-in simulator's Apify API.
     pub api_url: Option<String>,
@@ -145,7 +168,7 @@ impl Config {
 
     /// Builds the configuration from any name → value lookup (the environment, or a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let addr = parse_or(&get, "LEPTOS_SITE_ADDR", "127.0.0.1:3000".parse().unwrap())?;
+        let addr: SocketAddr = parse_or(&get, "LEPTOS_SITE_ADDR", "127.0.0.1:3000".parse().unwrap())?;
         let public_url = get("PUBLIC_URL")
             .or_else(|| get("NEXT_PUBLIC_SITE_URL"))
             .or_else(|| get("VERCEL_URL").map(|host| format!("https://{host}")))
@@ -330,7 +353,23 @@ impl Config {
         if jobs.provider_concurrency == 0 {
             return Err(invalid("SCOUT_PROVIDER_CONCURRENCY", "must be at least 1"));
         }
-        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, apify, simulator, jobs })
+        if jobs.sweep_interval.is_zero() {
+            return Err(invalid("SCOUT_SWEEP_INTERVAL_SECS", "must be at least 1"));
+        }
+        let auth = AuthConfig {
+            open_signup: parse_or(&get, "SCOUT_OPEN_SIGNUP", false)?,
+            session_ttl: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_SESSION_DAYS", 30)?.clamp(1, 3650) * 86_400),
+            login_max_failures: parse_or::<u32>(&get, "SCOUT_LOGIN_MAX_FAILURES", 5)?.max(1),
+            login_window: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_LOGIN_WINDOW_SECS", 900)?.clamp(1, 86_400 * 30)),
+            trusted_proxies: list(&get, "SCOUT_TRUSTED_PROXIES")
+                .iter()
+                .map(|ip| ip.parse().map_err(|_| invalid("SCOUT_TRUSTED_PROXIES", &format!("\"{ip}\" is not an IP address"))))
+                .collect::<Result<_, _>>()?,
+            allowed_hosts: list(&get, "SCOUT_ALLOWED_HOSTS").into_iter().map(|h| h.to_ascii_lowercase()).collect(),
+            exposed: !addr.ip().is_loopback() || public_url.as_deref().is_some_and(|u| !is_loopback_url(u)),
+            secure_cookies: public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        };
+        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, apify, simulator, jobs, auth })
     }
 
     /// Whether results come from the built-in simulator ("demo data").
@@ -393,8 +432,69 @@ where
     }
 }
 
+/// A comma-separated setting, trimmed, empty entries dropped.
+fn list(get: &impl Fn(&str) -> Option<String>, name: &str) -> Vec<String> {
+    get(name).map(|v| v.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()).unwrap_or_default()
+}
+
 fn invalid(name: &str, reason: &str) -> ConfigError {
     ConfigError::Invalid { name: name.to_string(), reason: reason.to_string() }
+}
+
+// Secrets never reach logs: the types that hold them print `***` in their place (and the database
+// URL without its password).
+const HIDDEN: &str = "***";
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("qstash", &self.qstash)
+            .field("dev_qstash", &self.dev_qstash)
+            .field("scrapecreators", &self.scrapecreators)
+            .field("apify", &self.apify)
+            .field("simulator", &self.simulator)
+            .field("jobs", &self.jobs)
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for QstashConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QstashConfig")
+            .field("url", &self.url)
+            .field("token", &HIDDEN)
+            .field("current_signing_key", &HIDDEN)
+            .field("next_signing_key", &HIDDEN)
+            .field("retries", &self.retries)
+            .field("regional_keys", &self.regional_keys)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RegionalKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegionalKeys").field("region", &self.region).field("signing_keys", &HIDDEN).finish()
+    }
+}
+
+impl std::fmt::Debug for ScrapeCreatorsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScrapeCreatorsConfig")
+            .field("api_url", &self.api_url)
+            .field("api_key", &HIDDEN)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ApifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApifyConfig").field("api_url", &self.api_url).field("token", &HIDDEN).field("actor", &self.actor).finish()
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +505,27 @@ mod tests {
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://scout:db-secret@db/scout"),
+            ("QSTASH_TOKEN", "qstash-secret"),
+            ("QSTASH_CURRENT_SIGNING_KEY", "sig_current_secret"),
+            ("QSTASH_NEXT_SIGNING_KEY", "sig_next_secret"),
+            ("PUBLIC_URL", "https://scout.example.com"),
+            ("SCRAPECREATORS_API_URL", "https://api.scrapecreators.com"),
+            ("SCRAPECREATORS_API_KEY", "sc-secret"),
+            ("SCOUT_TIKTOK_PROVIDER", "apify"),
+            ("APIFY_TOKEN", "apify-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in ["db-secret", "qstash-secret", "sig_current_secret", "sig_next_secret", "sc-secret", "apify-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("scrapecreators.com"));
     }
 
     #[test]

@@ -50,6 +50,8 @@ impl Keywords {
             return Err(too_many());
         }
         let mut keywords: Vec<String> = Vec::new();
+        // Lowercased once each: duplicates are found against these, never by re-lowercasing the list.
+        let mut seen: Vec<String> = Vec::new();
         for keyword in raw {
             let keyword = keyword.as_ref().split_whitespace().collect::<Vec<_>>().join(" ");
             if keyword.is_empty() {
@@ -58,7 +60,9 @@ impl Keywords {
             if keyword.chars().count() > MAX_KEYWORD_CHARS {
                 return Err(format!("Keywords can be at most {MAX_KEYWORD_CHARS} characters."));
             }
-            if !keywords.iter().any(|k| k.to_lowercase() == keyword.to_lowercase()) {
+            let folded = keyword.to_lowercase();
+            if !seen.contains(&folded) {
+                seen.push(folded);
                 keywords.push(keyword);
                 if keywords.len() > MAX_KEYWORDS {
                     return Err(too_many());

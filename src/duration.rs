@@ -53,9 +53,27 @@ pub fn parse(raw: &str) -> Option<Duration> {
     Some(Duration::new(secs, (total_nanos % 1_000_000_000) as u32))
 }
 
+/// A wait as a marketer reads it: "40 seconds", "1 minute", "15 minutes", "3 hours".
+pub fn human_wait(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=59 => (secs.max(1), "second"),
+        60..=3599 => (secs.div_ceil(60), "minute"),
+        _ => (secs.div_ceil(3600), "hour"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(human_wait(1), "1 second");
+        assert_eq!(human_wait(61), "2 minutes");
+        assert_eq!(human_wait(900), "15 minutes");
+        assert_eq!(human_wait(7200), "2 hours");
+    }
 
     #[test]
     fn reads_go_durations_and_days() {

@@ -18,7 +18,11 @@ pub enum ApiError {
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     NotFound(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: Option<u64> },
     #[error("{0}")]
     Conflict(String),
     #[error("request body is larger than {0} bytes")]
@@ -36,6 +40,9 @@ impl From<UseCaseError> for ApiError {
             UseCaseError::Invalid(message) => ApiError::BadRequest(message),
             UseCaseError::NotFound(message) => ApiError::NotFound(message.to_string()),
             UseCaseError::Conflict(message) => ApiError::Conflict(message.to_string()),
+            UseCaseError::Unauthorized(message) => ApiError::Unauthorized(message.to_string()),
+            UseCaseError::Forbidden(message) => ApiError::Forbidden(message.to_string()),
+            UseCaseError::TooManyRequests { message, retry_after_secs } => ApiError::TooManyRequests { message, retry_after_secs },
             UseCaseError::QueueUnavailable(source) => {
                 tracing::error!(error = ?source, "could not publish a job");
                 ApiError::Unavailable(UseCaseError::QueueUnavailable(source).to_string())
@@ -56,7 +63,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -78,7 +87,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Unexpected(e) = &self {
             tracing::error!(error = ?e, "request failed");
         }
-        (self.status(), Json(json!({ "error": self.public_message() }))).into_response()
+        let mut response = (self.status(), Json(json!({ "error": self.public_message() }))).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs: Some(secs), .. } = &self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*secs));
+        }
+        response
     }
 }
 

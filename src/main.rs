@@ -1,5 +1,6 @@
 #![recursion_limit = "512"]
-//! `scout` serves the app; `scout qstash-dev` serves only the QStash-compatible server, for other apps.
+//! `scout` serves the app; `scout qstash-dev` serves only the QStash-compatible server, for other apps;
+//! `scout user create` and `scout token create` are the operators' account tools.
 use anyhow::Context;
 use scout::{
     config::Config,
@@ -18,7 +19,13 @@ async fn main() -> anyhow::Result<()> {
             let config = StandaloneConfig::from_args(&args[1..], |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))?;
             Standalone::build(config).await?.run().await
         }
-        Some(other) => anyhow::bail!("unknown command {other}; run `scout` for the app or `scout qstash-dev --help`"),
+        Some("user") | Some("token") => {
+            let config = Config::from_env().context("Invalid configuration")?;
+            scout::cli::run(&config, &args).await
+        }
+        Some(other) => anyhow::bail!(
+            "unknown command {other}; run `scout` for the app, `scout qstash-dev --help`, `scout user create --email E [--admin]` or `scout token create --email E --name N`"
+        ),
         None => {
             let config = Config::from_env().context("Invalid configuration")?;
             // Site root, pkg dir and output name come from cargo-leptos (Cargo.toml metadata / env).

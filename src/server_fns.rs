@@ -1,7 +1,7 @@
 //! Leptos server functions used by the pages. Each is a thin shell over the same code the JSON API
 //! uses, so validation and behaviour are identical.
 
-use crate::shared::{CampaignDetail, CampaignView, CreatorPage, JobView, Platform, SearchKind};
+use crate::shared::{AccountView, CampaignDetail, CampaignView, CreatedToken, CreatorPage, JobView, Platform, SearchKind, TokenView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +16,49 @@ fn state() -> Result<crate::startup::AppState, ServerFnError> {
     use_context::<crate::startup::AppState>().ok_or_else(|| ServerFnError::new("Server state is missing."))
 }
 
-/// The user the page acts for; the same `Owner` the JSON API uses.
+/// The signed-in account the page acts for (session cookie or API token), as the JSON API finds it.
 #[cfg(feature = "ssr")]
-fn owner() -> crate::usecases::Owner {
-    crate::usecases::Owner::local()
+async fn principal() -> Result<crate::auth::Principal, ServerFnError> {
+    let state = state()?;
+    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
+    match crate::auth::principal::resolve(&state.db, &parts.headers).await {
+        Ok(Some(principal)) => Ok(principal),
+        Ok(None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
+        Err(e) => Err(user_error(e.into())),
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn owner() -> Result<crate::usecases::Owner, ServerFnError> {
+    Ok(principal().await?.owner)
+}
+
+/// Sets (or clears) the session cookie on the server function's response.
+#[cfg(feature = "ssr")]
+fn set_cookie(value: String) {
+    if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&value)) {
+        options.append_header(axum::http::header::SET_COOKIE, value);
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn signed_in(state: &crate::startup::AppState, done: crate::usecases::accounts::SignedIn) {
+    set_cookie(crate::auth::cookie::set(&done.session_secret, state.config.auth.session_ttl, state.config.auth.secure_cookies));
+}
+
+/// The signed-in account shown in the header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedInAccount {
+    pub email: String,
+    pub is_admin: bool,
+}
+
+/// What the setup and sign-in pages need to know.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetupState {
+    pub set_up: bool,
+    pub setup_code_required: bool,
+    pub open_signup: bool,
 }
 
 /// Turns a use-case error into what the page shows: user errors as they are, internal ones generic
@@ -33,29 +72,117 @@ fn user_error(e: crate::usecases::UseCaseError) -> ServerFnError {
     ServerFnError::new(e.public_message())
 }
 
-#[server]
+#[server(endpoint = "site_info")]
 pub async fn site_info() -> Result<AppInfo, ServerFnError> {
     Ok(AppInfo { demo_data: state()?.demo_data() })
 }
 
-#[server]
+#[server(endpoint = "setup_info")]
+pub async fn setup_info() -> Result<SetupState, ServerFnError> {
+    let state = state()?;
+    let set_up = crate::usecases::accounts::is_set_up(&state).await.map_err(user_error)?;
+    Ok(SetupState { set_up, setup_code_required: !set_up && state.setup_code.is_some(), open_signup: state.config.auth.open_signup })
+}
+
+/// The signed-in account, or `None`.
+#[server(endpoint = "current_account")]
+pub async fn current_account() -> Result<Option<SignedInAccount>, ServerFnError> {
+    Ok(principal().await.ok().map(|p| SignedInAccount { email: p.email, is_admin: p.owner.is_admin() }))
+}
+
+/// Creates the first account and signs it in; returns where to go next.
+#[server(endpoint = "setup_account")]
+pub async fn setup_account(email: String, password: String, setup_code: String) -> Result<String, ServerFnError> {
+    let state = state()?;
+    let code = Some(setup_code.as_str()).filter(|c| !c.trim().is_empty());
+    let done = crate::usecases::accounts::setup(&state, &email, &password, code).await.map_err(user_error)?;
+    signed_in(&state, done);
+    Ok("/".into())
+}
+
+/// Signs in; returns where to go next (only ever a path on this site).
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String, next: String) -> Result<String, ServerFnError> {
+    let state = state()?;
+    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = crate::auth::client_ip::client_ip(&parts.headers, peer, &state.config.auth.trusted_proxies);
+    let done = crate::usecases::accounts::login(&state, &email, &password, client).await.map_err(user_error)?;
+    signed_in(&state, done);
+    Ok(crate::guards::safe_next(Some(&next)))
+}
+
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: String) -> Result<String, ServerFnError> {
+    let state = state()?;
+    let done = crate::usecases::accounts::signup(&state, &email, &password).await.map_err(user_error)?;
+    signed_in(&state, done);
+    Ok("/".into())
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let state = state()?;
+    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
+    crate::usecases::accounts::logout(&state, crate::auth::principal::session_cookie(&parts.headers)).await.map_err(user_error)?;
+    set_cookie(crate::auth::cookie::clear(state.config.auth.secure_cookies));
+    Ok(())
+}
+
+#[server(endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, ServerFnError> {
+    crate::usecases::accounts::list_tokens(&state()?, &owner().await?).await.map_err(user_error)
+}
+
+#[server(endpoint = "create_token")]
+pub async fn create_token(name: String) -> Result<CreatedToken, ServerFnError> {
+    let owner = owner().await?;
+    crate::usecases::accounts::create_token(&state()?.db, owner.user_id(), &name).await.map_err(user_error)
+}
+
+#[server(endpoint = "revoke_token")]
+pub async fn revoke_token(id: String) -> Result<(), ServerFnError> {
+    crate::usecases::accounts::revoke_token(&state()?, &owner().await?, &id).await.map_err(user_error)
+}
+
+#[server(endpoint = "list_accounts")]
+pub async fn list_accounts() -> Result<Vec<AccountView>, ServerFnError> {
+    crate::usecases::accounts::list_accounts(&state()?, &owner().await?).await.map_err(user_error)
+}
+
+#[server(endpoint = "add_account")]
+pub async fn add_account(email: String, password: String, role: String) -> Result<AccountView, ServerFnError> {
+    crate::usecases::accounts::add_member(&state()?, &owner().await?, &email, &password, &role).await.map_err(user_error)
+}
+
+#[server(endpoint = "reset_account_password")]
+pub async fn reset_account_password(user_id: String, password: String) -> Result<AccountView, ServerFnError> {
+    crate::usecases::accounts::reset_password(&state()?, &owner().await?, &user_id, &password).await.map_err(user_error)
+}
+
+#[server(endpoint = "set_account_disabled")]
+pub async fn set_account_disabled(user_id: String, disabled: bool) -> Result<AccountView, ServerFnError> {
+    crate::usecases::accounts::set_disabled(&state()?, &owner().await?, &user_id, disabled).await.map_err(user_error)
+}
+
+#[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
-    crate::usecases::campaigns::list(&state()?, &owner()).await.map_err(user_error)
+    crate::usecases::campaigns::list(&state()?, &owner().await?).await.map_err(user_error)
 }
 
-#[server]
+#[server(endpoint = "create_campaign")]
 pub async fn create_campaign(name: String, description: String) -> Result<CampaignView, ServerFnError> {
-    crate::usecases::campaigns::create(&state()?, &owner(), &name, Some(&description)).await.map_err(user_error)
+    crate::usecases::campaigns::create(&state()?, &owner().await?, &name, Some(&description)).await.map_err(user_error)
 }
 
-#[server]
+#[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: String) -> Result<CampaignDetail, ServerFnError> {
-    crate::usecases::campaigns::detail(&state()?, &owner(), &id).await.map_err(user_error)
+    crate::usecases::campaigns::detail(&state()?, &owner().await?, &id).await.map_err(user_error)
 }
 
 /// Starts a search on `platform`: by keywords (`keywords` is the text of the keyword box,
 /// comma-separated) or similar to the account in `target_username`.
-#[server]
+#[server(endpoint = "start_search")]
 pub async fn start_search(
     campaign_id: String,
     platform: Platform,
@@ -78,25 +205,25 @@ pub async fn start_search(
         expand_keywords: Some(expand_keywords),
     };
     let search = searches::parse(platform, Some(kind), request).map_err(user_error)?;
-    Ok(searches::start(&state, &owner(), search).await.map_err(user_error)?.job_id)
+    Ok(searches::start(&state, &owner().await?, search).await.map_err(user_error)?.job_id)
 }
 
-#[server]
+#[server(endpoint = "job_status")]
 pub async fn job_status(job_id: String) -> Result<JobView, ServerFnError> {
-    crate::usecases::searches::status(&state()?, &owner(), &job_id).await.map_err(user_error)
+    crate::usecases::searches::status(&state()?, &owner().await?, &job_id).await.map_err(user_error)
 }
 
-#[server]
+#[server(endpoint = "cancel_search")]
 pub async fn cancel_search(job_id: String) -> Result<JobView, ServerFnError> {
-    crate::usecases::searches::cancel(&state()?, &owner(), &job_id).await.map_err(user_error)
+    crate::usecases::searches::cancel(&state()?, &owner().await?, &job_id).await.map_err(user_error)
 }
 
-#[server]
+#[server(endpoint = "list_creators")]
 pub async fn list_creators(job_id: String, page: u32, sort: String, has_email: bool) -> Result<CreatorPage, ServerFnError> {
     use crate::usecases::creators;
     let state = state()?;
     let query = creators::parse_page_query(Some(&page.to_string()), Some(&sort), Some(&has_email.to_string())).map_err(user_error)?;
-    creators::page(&state, &owner(), &job_id, &query).await.map_err(user_error)
+    creators::page(&state, &owner().await?, &job_id, &query).await.map_err(user_error)
 }
 
 /// The message to show for a failed server function.

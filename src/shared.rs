@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_KEYWORDS: usize = 10;
 pub const MAX_KEYWORD_CHARS: usize = 100;
 pub const CREATORS_PER_PAGE: u32 = 50;
+/// The shortest password an account may have.
+pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// The social platforms Scout searches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -286,6 +288,9 @@ pub struct CampaignDetail {
     pub campaign: CampaignView,
     /// Newest first.
     pub jobs: Vec<JobView>,
+    /// Another member's campaign that an admin is viewing: it can be read, not changed.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -437,6 +442,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn avatars_are_https_or_initials() {
+        assert_eq!(avatar_src("https://cdn.example/a.jpg"), Some("https://cdn.example/a.jpg"));
+        assert_eq!(avatar_src("http://cdn.example/a.jpg"), None);
+        assert_eq!(avatar_src("javascript:alert(1)"), None);
+        assert_eq!(initials("Maya Pilates Studio", "maya"), "MP");
+        assert_eq!(initials("  ", "maya.pilates7"), "M");
+    }
+
+    #[test]
     fn progress_follows_the_formula() {
         // 10 of 50 runs (6) + 400 of 1000 results (28) = 34
         assert_eq!(progress_percent(10, 50, 400, 1000, false), 34);
@@ -548,6 +562,20 @@ pub fn safe_url(url: &str) -> Option<&str> {
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(trimmed)
 }
 
+/// An avatar the page may load: https only. An `http://` image would be mixed content on an https
+/// page (and the CSP refuses it), so those creators show their initials instead; no image proxy,
+/// which would let scraped URLs make the server fetch anything.
+pub fn avatar_src(url: &str) -> Option<&str> {
+    safe_url(url).filter(|u| u.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")))
+}
+
+/// Up to two initials for an avatar placeholder, from the name or else the handle.
+pub fn initials(name: &str, handle: &str) -> String {
+    let source = if name.trim().is_empty() { handle } else { name };
+    let letters: String = source.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric())).take(2).collect();
+    letters.to_uppercase()
+}
+
 /// "14:05 UTC" from unix milliseconds.
 pub fn format_clock(ms: i64) -> String {
     format_timestamp(ms).split_once(' ').map(|(_, clock)| clock.to_string()).unwrap_or_default()
@@ -605,4 +633,35 @@ mod display_tests {
         assert_eq!(format_timestamp(1_795_392_300_000), "2026-11-23 00:05 UTC");
         assert_eq!(format_timestamp(951_782_400_000), "2000-02-29 00:00 UTC");
     }
+}
+
+/// An account as the pages and `GET /api/users` show it (never its password hash).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: String,
+    pub email: String,
+    /// `admin` or `member`.
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// An API token as listed (its secret is shown once, at creation, and never stored).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A token just created: the only time `token` is shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub id: String,
+    pub name: String,
+    pub token: String,
 }

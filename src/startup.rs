@@ -6,6 +6,7 @@ use crate::{
     app::{shell, App},
     config::Config,
     db::{self, Db},
+    guards::{self, AllowedHosts},
     jobs,
     providers::{apify::ApifyClient, scrapecreators::ScrapeCreatorsClient, Providers},
     qstash::{
@@ -15,12 +16,16 @@ use crate::{
         signing::{KeyPair, SigningKeys},
     },
     simulator::{self, Simulator},
+    supervisor::Tasks,
 };
 use anyhow::Context;
 use axum::{extract::FromRef, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{atomic::AtomicBool, Arc},
+};
 use tokio::net::TcpListener;
 
 /// The two base URLs the app needs once it knows its port.
@@ -51,6 +56,15 @@ pub struct AppState {
     pub qstash: QstashClient,
     pub receiver: Receiver,
     pub providers: Providers,
+    /// Set once the first account exists (then it never goes back).
+    pub set_up: Arc<AtomicBool>,
+    /// The one-time code `/setup` asks for when Scout is reachable from other machines (printed in
+    /// the log at start); `None` on loopback or once set up.
+    pub setup_code: Arc<Option<String>>,
+    /// The `Host` names this server answers to.
+    pub allowed_hosts: Arc<AllowedHosts>,
+    /// The supervised background tasks, as `/healthz` reports them.
+    pub tasks: Tasks,
 }
 
 impl AppState {
@@ -89,6 +103,15 @@ impl Application {
             .pool_max_idle_per_host(32)
             .build()
             .context("Failed to build the HTTP client")?;
+        let set_up = db::users::any_account(&db).await.context("Failed to read the accounts")?;
+        let setup_code = (config.auth.exposed && !set_up).then(crate::auth::secret::setup_code);
+        if let Some(code) = &setup_code {
+            tracing::warn!(
+                "Scout is reachable from other machines and has no account yet: open {}/setup and enter the setup code {code}",
+                urls.public
+            );
+        }
+        let allowed_hosts = AllowedHosts::new(local, &urls.public, &config.auth.allowed_hosts);
         let qstash_url = config.qstash.url.clone().unwrap_or_else(|| urls.internal.clone());
         let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
         let state = AppState {
@@ -103,6 +126,10 @@ impl Application {
                 }),
             ),
             db: db.clone(),
+            set_up: Arc::new(AtomicBool::new(set_up)),
+            setup_code: Arc::new(setup_code),
+            allowed_hosts: Arc::new(allowed_hosts),
+            tasks: Tasks::default(),
             urls: Arc::new(urls),
             config: Arc::new(config),
         };
@@ -136,7 +163,13 @@ impl Application {
             })
             .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
             .with_state(state.clone());
+        let router = guards::apply(router, state.clone());
         Ok(Self { listener, router, state, dev_qstash })
+    }
+
+    /// The code `/setup` asks for on an exposed instance with no account yet (also in the log).
+    pub fn setup_code(&self) -> Option<String> {
+        self.state.setup_code.as_ref().clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -154,9 +187,11 @@ impl Application {
     /// the HTTP server finishes its requests.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         if let Some(server) = &self.dev_qstash {
-            tokio::spawn(server.clone().run_delivery_loop());
+            let server = server.clone();
+            self.state.tasks.spawn("qstashDelivery", move || server.clone().run_delivery_loop());
         }
-        tokio::spawn(jobs::sweeper::run(self.state.clone()));
+        let state = self.state.clone();
+        self.state.tasks.spawn("sweeper", move || jobs::sweeper::run(state.clone()));
         tracing::info!(url = %self.state.urls.public, demo_data = self.state.demo_data(), "Scout is listening");
         let grace = self.state.config.dev_qstash.shutdown_grace;
         // The peer's address is the embedded QStash server's `callerIP`.

@@ -1,6 +1,10 @@
 import { test, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { readFileSync } from 'node:fs';
+import { signIn } from './session';
+
+// Every page needs an account: each test starts signed in as the admin.
+test.beforeEach(async ({ page }) => { await signIn(page); });
 
 /** Every page must pass axe-core's WCAG 2.1 AA rules. */
 async function expectAccessible(page: Page) {

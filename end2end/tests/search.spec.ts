@@ -1,5 +1,9 @@
 import { test, expect, Page } from '@playwright/test';
 import { readFileSync } from 'node:fs';
+import { signIn } from './session';
+
+// Every page needs an account: each test starts signed in as the admin.
+test.beforeEach(async ({ page }) => { await signIn(page); });
 
 /** Minimal RFC 4180 parser: quoted fields may hold commas, quotes and newlines. */
 function parseCsv(text: string): string[][] {

@@ -1,16 +1,28 @@
 use crate::{error::ApiError, startup::AppState};
-use axum::{extract::State, routing::get, Json, Router};
-use serde_json::{json, Value};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 
-/// Up when the database answers.
-async fn healthz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Up when the database answers and every background task runs (none panicked in the last
+/// minute); otherwise 503 with what is wrong.
+async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
     sqlx::query("SELECT 1").execute(&state.db).await.map_err(|e| {
         tracing::error!(error = %e, "health check: database unavailable");
         ApiError::Unavailable("database unavailable".into())
     })?;
-    Ok(Json(json!({ "status": "ok", "demoData": state.demo_data() })))
+    let healthy = state.tasks.healthy(crate::db::now_ms());
+    let body = json!({ "status": if healthy { "ok" } else { "degraded" }, "demoData": state.demo_data(), "tasks": state.tasks.snapshot() });
+    Ok(match healthy {
+        true => Json(body).into_response(),
+        false => (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response(),
+    })
 }

@@ -2,6 +2,7 @@
 //! anything is parsed; a forged or tampered request changes nothing.
 
 use crate::{
+    db,
     error::ApiError,
     jobs::{
         lifecycle,
@@ -33,10 +34,16 @@ async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &
     let bytes = axum::body::to_bytes(body, MAX_WEBHOOK_BYTES).await.map_err(|_| ApiError::PayloadTooLarge(MAX_WEBHOOK_BYTES))?;
     let signature = headers.get("upstash-signature").and_then(|v| v.to_str().ok());
     let region = headers.get("upstash-region").and_then(|v| v.to_str().ok());
-    state.receiver.verify_from(region, signature, &bytes, url).map_err(|e| {
+    let claims = state.receiver.verify_from(region, signature, &bytes, url).map_err(|e| {
         tracing::warn!(error = %e, url, "rejected a webhook delivery");
         ApiError::Unauthorized("Invalid or missing Upstash-Signature.".into())
     })?;
+    // A valid token is accepted once: a captured delivery replayed within its lifetime would
+    // otherwise re-run a failing step's paid calls. QStash's retries are signed afresh.
+    if claims.jti.is_empty() || !db::webhook_tokens::remember(&state.db, &claims.jti, claims.exp.saturating_mul(1000)).await? {
+        tracing::warn!(jti = %claims.jti, url, "refused a replayed webhook delivery");
+        return Err(ApiError::Unauthorized("This delivery was already received (its signature cannot be used twice).".into()));
+    }
     Ok(bytes)
 }
 

@@ -1,9 +1,19 @@
-use crate::server_fns::site_info;
+use crate::{
+    pages::reload_to,
+    server_fns::{current_account, site_info, SignOut},
+};
 use leptos::prelude::*;
 
 #[component]
 pub fn Header() -> impl IntoView {
     let info = Resource::new(|| (), |_| site_info());
+    let account = Resource::new(|| (), |_| current_account());
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if sign_out.value().get().is_some() {
+            reload_to("/login");
+        }
+    });
     view! {
         <header class="border-b border-slate-200 bg-white">
             <div class="mx-auto flex max-w-6xl items-center justify-between px-4 py-3 sm:px-6">
@@ -28,7 +38,19 @@ pub fn Header() -> impl IntoView {
                             }
                         })}
                     </Suspense>
-                    <a href="/" class="font-medium text-slate-600 hover:text-slate-900">"Campaigns"</a>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            account.await.ok().flatten().map(|me| view! {
+                                <a href="/" class="font-medium text-slate-600 hover:text-slate-900">"Campaigns"</a>
+                                {me.is_admin.then(|| view! { <a href="/admin/users" class="font-medium text-slate-600 hover:text-slate-900">"Users"</a> })}
+                                <a href="/settings" class="font-medium text-slate-600 hover:text-slate-900">"Settings"</a>
+                                <span class="hidden text-slate-500 sm:inline" data-testid="signed-in-as">{me.email}</span>
+                                <ActionForm action=sign_out>
+                                    <button type="submit" class="rounded-lg border border-slate-300 px-3 py-1 font-medium text-slate-700 hover:bg-slate-50">"Sign out"</button>
+                                </ActionForm>
+                            })
+                        })}
+                    </Suspense>
                 </nav>
             </div>
         </header>

@@ -1,6 +1,6 @@
 use crate::{
     server_fns::{error_text, list_creators},
-    shared::{format_count, safe_url, CreatorSort, CreatorView, Platform},
+    shared::{avatar_src, format_count, initials, safe_url, CreatorSort, CreatorView, Platform},
 };
 use leptos::prelude::*;
 
@@ -132,7 +132,8 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
 
 #[component]
 fn CreatorRow(creator: CreatorView) -> impl IntoView {
-    let avatar = safe_url(&creator.avatar_url).map(str::to_string);
+    let avatar = avatar_src(&creator.avatar_url).map(str::to_string);
+    let initials = initials(&creator.name, &creator.handle);
     let profile = safe_url(&creator.profile_url).map(str::to_string);
     let post = safe_url(&creator.post_url).map(str::to_string);
     let handle = format!("@{}", creator.handle);
@@ -143,7 +144,10 @@ fn CreatorRow(creator: CreatorView) -> impl IntoView {
                 <div class="flex items-center gap-2">
                     {match avatar {
                         Some(src) => view! { <img src=src alt="" loading="lazy" class="h-8 w-8 rounded-full bg-slate-200 object-cover"/> }.into_any(),
-                        None => view! { <span class="inline-block h-8 w-8 rounded-full bg-slate-200"></span> }.into_any(),
+                        None => view! {
+                            <span aria-hidden="true" data-testid="avatar-initials"
+                                class="inline-flex h-8 w-8 items-center justify-center rounded-full bg-slate-200 text-xs font-semibold text-slate-700">{initials}</span>
+                        }.into_any(),
                     }}
                     {match profile {
                         Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer nofollow" class="font-medium text-indigo-700 hover:underline">{handle}</a> }.into_any(),

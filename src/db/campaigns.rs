@@ -30,18 +30,20 @@ impl From<CampaignRow> for CampaignView {
 
 const COLUMNS: &str = "id, name, description, search_type, status, created_at, updated_at";
 
-pub async fn insert(db: &Db, user_id: &str, name: &CampaignName, description: &Description) -> sqlx::Result<CampaignView> {
+/// A campaign in `workspace_id`, created by `user_id`.
+pub async fn insert(db: &Db, user_id: &str, workspace_id: &str, name: &CampaignName, description: &Description) -> sqlx::Result<CampaignView> {
     let now = now_ms();
     let id = new_id();
     sqlx::query(
-        "INSERT INTO campaigns (id, user_id, name, description, search_type, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'keyword', 'draft', $5, $5)",
+        "INSERT INTO campaigns (id, user_id, workspace_id, name, description, search_type, status, created_at, updated_at)
+         VALUES ($1, $2, $6, $3, $4, 'keyword', 'draft', $5, $5)",
     )
     .bind(&id)
     .bind(user_id)
     .bind(name.as_str())
     .bind(description.as_str())
     .bind(now)
+    .bind(workspace_id)
     .execute(db)
     .await?;
     Ok(CampaignView {
@@ -55,20 +57,22 @@ pub async fn insert(db: &Db, user_id: &str, name: &CampaignName, description: &D
     })
 }
 
-pub async fn find(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<CampaignView>> {
-    let row: Option<CampaignRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND user_id = $2"))
+/// The campaign if it is in `workspace` (`None`: in any workspace, for an admin's reads).
+pub async fn find(db: &Db, workspace: Option<&str>, id: &str) -> sqlx::Result<Option<CampaignView>> {
+    let row: Option<CampaignRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)"))
         .bind(id)
-        .bind(user_id)
+        .bind(workspace)
         .fetch_optional(db)
         .await?;
     Ok(row.map(Into::into))
 }
 
-/// Newest first.
-pub async fn list(db: &Db, user_id: &str) -> sqlx::Result<Vec<CampaignView>> {
+/// A workspace's campaigns, newest first.
+pub async fn list(db: &Db, workspace_id: &str) -> sqlx::Result<Vec<CampaignView>> {
     let rows: Vec<CampaignRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE user_id = $1 ORDER BY created_at DESC, id"))
-            .bind(user_id)
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY created_at DESC, id"))
+            .bind(workspace_id)
             .fetch_all(db)
             .await?;
     Ok(rows.into_iter().map(Into::into).collect())

@@ -187,11 +187,11 @@ pub struct PageQuery {
     pub has_email: bool,
 }
 
-/// One page of a job's creators; none unless the job is `user_id`'s (the owner is part of the query,
-/// so a caller that forgot to check it first still leaks nothing).
-pub async fn page_for_job(db: &Db, user_id: &str, job_id: &str, q: &PageQuery) -> sqlx::Result<CreatorPage> {
+/// One page of a job's creators; none unless the job is in `workspace` (`None`: any, for an admin's
+/// reads). The workspace is part of the query, so a caller that forgot to check it first leaks nothing.
+pub async fn page_for_job(db: &Db, workspace: Option<&str>, job_id: &str, q: &PageQuery) -> sqlx::Result<CreatorPage> {
     let filter = if q.has_email { " AND emails <> ''" } else { "" };
-    let owned = " AND job_id IN (SELECT id FROM scraping_jobs WHERE id = $1 AND user_id = $2)";
+    let owned = " AND job_id IN (SELECT id FROM scraping_jobs WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id))";
     let order = match q.sort {
         CreatorSort::FollowersDesc => "followers DESC, position",
         CreatorSort::FollowersAsc => "followers ASC, position",
@@ -200,7 +200,7 @@ pub async fn page_for_job(db: &Db, user_id: &str, job_id: &str, q: &PageQuery) -
     };
     let (total,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM creators WHERE job_id = $1{owned}{filter}"))
         .bind(job_id)
-        .bind(user_id)
+        .bind(workspace)
         .fetch_one(db)
         .await?;
     let page = q.page.max(1);
@@ -209,7 +209,7 @@ pub async fn page_for_job(db: &Db, user_id: &str, job_id: &str, q: &PageQuery) -
     let rows: Vec<CreatorRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE job_id = $1{owned}{filter} ORDER BY {order} LIMIT $3 OFFSET $4"))
             .bind(job_id)
-            .bind(user_id)
+            .bind(workspace)
             .bind(CREATORS_PER_PAGE as i64)
             .bind(offset)
             .fetch_all(db)
@@ -217,15 +217,15 @@ pub async fn page_for_job(db: &Db, user_id: &str, job_id: &str, q: &PageQuery) -
     Ok(CreatorPage { creators: rows.into_iter().map(Into::into).collect(), total: total as u32, page, per_page: CREATORS_PER_PAGE })
 }
 
-/// Every creator of `user_id`'s campaign (or of one of its jobs), each creator once, in discovery
-/// order; none when the campaign is not theirs.
-pub async fn for_export(db: &Db, user_id: &str, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
-    let owned = "campaign_id IN (SELECT id FROM campaigns WHERE id = $1 AND user_id = $2)";
+/// Every creator of a campaign in `workspace` (or of one of its jobs), each creator once, in
+/// discovery order; none when the campaign is not there.
+pub async fn for_export(db: &Db, workspace: Option<&str>, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
+    let owned = "campaign_id IN (SELECT id FROM campaigns WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id))";
     let rows: Vec<CreatorRow> = match job_id {
         Some(job_id) => {
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} AND job_id = $3 ORDER BY position, id"))
                 .bind(campaign_id)
-                .bind(user_id)
+                .bind(workspace)
                 .bind(job_id)
                 .fetch_all(db)
                 .await?
@@ -233,7 +233,7 @@ pub async fn for_export(db: &Db, user_id: &str, campaign_id: &str, job_id: Optio
         None => {
             sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} ORDER BY created_at, position, id"))
                 .bind(campaign_id)
-                .bind(user_id)
+                .bind(workspace)
                 .fetch_all(db)
                 .await?
         }

@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 pub struct JobRow {
     pub id: String,
     pub user_id: String,
+    pub workspace_id: String,
     pub campaign_id: String,
     pub platform: String,
     pub search_type: String,
@@ -133,13 +134,14 @@ pub struct LaneRow {
     pub exhausted: i64,
 }
 
-const COLUMNS: &str = "id, user_id, campaign_id, platform, search_type, keywords, target_username, target_external_id, target_results, status, step, \
+const COLUMNS: &str = "id, user_id, workspace_id, campaign_id, platform, search_type, keywords, target_username, target_external_id, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
     resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, processing_step, started_at, completed_at, created_at, updated_at";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
+    pub workspace_id: &'a str,
     pub campaign_id: &'a str,
     pub platform: Platform,
     pub kind: SearchKind,
@@ -157,8 +159,8 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     let now = now_ms();
     sqlx::query(
         "INSERT INTO scraping_jobs (id, user_id, campaign_id, platform, search_type, keywords, target_username, target_results,
-            status, timeout_at, created_at, updated_at, expand_keywords)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10, $11)",
+            status, timeout_at, created_at, updated_at, expand_keywords, workspace_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $10, $11, $12)",
     )
     .bind(job.id)
     .bind(job.user_id)
@@ -172,6 +174,7 @@ pub async fn insert(conn: &mut AnyConnection, job: NewJob<'_>) -> sqlx::Result<(
     .bind(job.timeout_at)
     .bind(now)
     .bind(job.expand_keywords as i64)
+    .bind(job.workspace_id)
     .execute(&mut *conn)
     .await?;
     let lanes: Vec<(String, String)> =
@@ -204,20 +207,22 @@ pub async fn is_finished(db: &Db, id: &str) -> sqlx::Result<bool> {
     Ok(row.is_none_or(|(status,)| JobStatus::parse(&status).is_none_or(JobStatus::is_terminal)))
 }
 
-/// A job of `user_id`; another user's job is as good as missing.
-pub async fn find_owned(db: &Db, user_id: &str, id: &str) -> sqlx::Result<Option<JobRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE id = $1 AND user_id = $2"))
+/// A job in `workspace` (`None`: any, for an admin's reads); another workspace's job is as good as missing.
+pub async fn find_owned(db: &Db, workspace: Option<&str>, id: &str) -> sqlx::Result<Option<JobRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id)"))
         .bind(id)
-        .bind(user_id)
+        .bind(workspace)
         .fetch_optional(db)
         .await
 }
 
-/// `user_id`'s jobs of a campaign, newest first.
-pub async fn list_for_campaign(db: &Db, user_id: &str, campaign_id: &str) -> sqlx::Result<Vec<JobRow>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 AND user_id = $2 ORDER BY created_at DESC, id"))
+/// A campaign's jobs in `workspace` (`None`: any), newest first.
+pub async fn list_for_campaign(db: &Db, workspace: Option<&str>, campaign_id: &str) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 AND workspace_id = COALESCE($2, workspace_id) ORDER BY created_at DESC, id"
+    ))
         .bind(campaign_id)
-        .bind(user_id)
+        .bind(workspace)
         .fetch_all(db)
         .await
 }
@@ -239,18 +244,20 @@ pub async fn set_message_id(db: &Db, id: &str, message_id: &str) -> sqlx::Result
     Ok(())
 }
 
-/// Moves a job that is not yet terminal to a terminal status. Returns false if it already was.
-/// Only `jobs::lifecycle` calls this, so the campaign is always updated with it.
-pub async fn finish(conn: &mut AnyConnection, id: &str, status: JobStatus, error: Option<&str>) -> sqlx::Result<bool> {
+/// Moves a job that is not yet terminal (and, with `at_step`, still at that step) to a terminal
+/// status. Returns false if it already was (or had moved on). Only `jobs::lifecycle` calls this, so
+/// the campaign is always updated with it.
+pub async fn finish(conn: &mut AnyConnection, id: &str, status: JobStatus, error: Option<&str>, at_step: Option<i64>) -> sqlx::Result<bool> {
     let now = now_ms();
     let done = sqlx::query(
         "UPDATE scraping_jobs SET status = $1, last_error = COALESCE($2, last_error), completed_at = $3, updated_at = $3
-         WHERE id = $4 AND status IN ('pending', 'processing')",
+         WHERE id = $4 AND status IN ('pending', 'processing') AND step = COALESCE($5, step)",
     )
     .bind(status.as_str())
     .bind(error)
     .bind(now)
     .bind(id)
+    .bind(at_step)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -4,7 +4,11 @@
 pub mod campaigns;
 pub mod creators;
 pub mod jobs;
+pub mod login_failures;
 pub mod qstash;
+pub mod sessions;
+pub mod users;
+pub mod webhook_tokens;
 
 use anyhow::Context;
 use sqlx::any::AnyPoolOptions;
@@ -84,7 +88,7 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
 }
 
 /// A database URL safe to log: the password is replaced.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.find('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];

@@ -44,6 +44,7 @@ pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Resul
         NewJob {
             id: &job_id,
             user_id: owner.user_id(),
+            workspace_id: owner.workspace_id(),
             campaign_id: &search.campaign_id,
             platform: search.platform,
             kind: search.spec.kind(),

@@ -51,7 +51,10 @@ pub async fn fail_after_retries(db: &Db, message: &StepMessage) -> anyhow::Resul
         return Ok(Err("stale step"));
     }
     let reason = job.last_error.as_deref().unwrap_or("The search kept failing and was stopped. Please try again later.");
-    Ok(if fail(db, &job.id, &job.campaign_id, reason).await? { Ok(()) } else { Err("job already finished") })
+    // Guarded by the step just read, in the same UPDATE that ends the job: if a healthy delivery
+    // moved the job on meanwhile, this callback changes nothing.
+    let ended = end_at(db, &job.id, &job.campaign_id, JobStatus::Error, reason, Some(job.step)).await?;
+    Ok(if ended { Ok(()) } else { Err("job moved on or already finished") })
 }
 
 /// Ends a live job as `error` with the sentence the marketer sees. False if it had already ended.
@@ -71,9 +74,14 @@ pub async fn cancel(db: &Db, job_id: &str, campaign_id: &str) -> anyhow::Result<
 }
 
 async fn end(db: &Db, job_id: &str, campaign_id: &str, status: JobStatus, message: &str) -> anyhow::Result<bool> {
+    end_at(db, job_id, campaign_id, status, message, None).await
+}
+
+/// As `end`, only while the job is still at `step` (when given).
+async fn end_at(db: &Db, job_id: &str, campaign_id: &str, status: JobStatus, message: &str, step: Option<i64>) -> anyhow::Result<bool> {
     debug_assert!(status.is_terminal());
     let mut tx = db.begin().await.context("Failed to begin")?;
-    let ended = db::jobs::finish(&mut tx, job_id, status, Some(message)).await.context("Failed to end the job")?;
+    let ended = db::jobs::finish(&mut tx, job_id, status, Some(message), step).await.context("Failed to end the job")?;
     if ended {
         db::campaigns::refresh_status(&mut tx, campaign_id).await.context("Failed to update the campaign")?;
     }

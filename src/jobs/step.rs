@@ -72,7 +72,8 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         return Ok(StepResult::Ignored("job already finished"));
     }
     let step = msg.step.unwrap_or(job.step);
-    if job.step == step + 1 {
+    // Checked: the step comes from the delivery's body, and i64::MAX + 1 must not panic.
+    if step.checked_add(1) == Some(job.step) {
         // This step is done; its successor may not have been published if we crashed in between.
         publisher::republish_current(state, &job).await?;
         return Ok(StepResult::Ignored("step already done"));

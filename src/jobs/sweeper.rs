@@ -1,6 +1,7 @@
 //! Runs in every instance: times out jobs past `timeout_at`, and re-publishes the current step of
 //! jobs that stopped moving (e.g. a crash between the step's commit and the next publish). The
 //! re-publish carries the step's deduplication id, and steps are guarded, so it is always safe.
+//! It also forgets webhook token ids that have expired.
 
 use super::{
     lifecycle,
@@ -34,5 +35,6 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<()> {
             tracing::error!(job_id = %job.id, error = %e, "could not re-publish a stalled job");
         }
     }
+    db::webhook_tokens::prune(&state.db).await?;
     Ok(())
 }

@@ -51,7 +51,15 @@ fn CampaignBody(detail: CampaignDetail) -> impl IntoView {
             </div>
             <div class="grid gap-6 lg:grid-cols-3">
                 <div class="lg:col-span-1">
-                    <SearchForm campaign_id=campaign_id.clone() on_started/>
+                    {if detail.read_only {
+                        view! {
+                            <p class="rounded-xl border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900" data-testid="read-only">
+                                "This campaign belongs to another member. As an admin you can view its runs and export them, but not start or cancel searches."
+                            </p>
+                        }.into_any()
+                    } else {
+                        view! { <SearchForm campaign_id=campaign_id.clone() on_started/> }.into_any()
+                    }}
                 </div>
                 <div class="rounded-xl border border-slate-200 bg-white p-5 shadow-sm lg:col-span-2">
                     <h2 class="text-base font-semibold">"Runs"</h2>

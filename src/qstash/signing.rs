@@ -50,7 +50,7 @@ pub fn issued_with(token: &str, key: &str) -> bool {
 }
 
 /// A signing key pair (with the key it replaced, for deliveries signed just before a rotation).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct KeyPair {
     pub current: String,
     pub next: String,
@@ -59,8 +59,21 @@ pub struct KeyPair {
 
 /// The signing keys in use, shared by the embedded server (which signs with `current` and rotates
 /// them) and the webhook receiver (which accepts any of them), so a rotation takes effect for both.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SigningKeys(std::sync::Arc<std::sync::RwLock<KeyPair>>);
+
+/// Keys are secrets: `Debug` never shows them.
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPair(***)")
+    }
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKeys(***)")
+    }
+}
 
 impl SigningKeys {
     pub fn new(keys: KeyPair) -> Self {

@@ -35,7 +35,7 @@ pub fn parse_page_query(page: Option<&str>, sort: Option<&str>, has_email: Optio
 /// One page of a run's creators; 404 for a run that is not the owner's.
 pub async fn page(state: &AppState, owner: &Owner, job_id: &str, query: &PageQuery) -> Result<CreatorPage, UseCaseError> {
     searches::find(state, owner, job_id).await?;
-    Ok(db::creators::page_for_job(&state.db, owner.user_id(), job_id, query).await?)
+    Ok(db::creators::page_for_job(&state.db, owner.read_scope(), job_id, query).await?)
 }
 
 pub struct CsvExport {
@@ -48,12 +48,12 @@ pub async fn export(state: &AppState, owner: &Owner, campaign_id: &str, job_id: 
     let campaign = campaigns::find(state, owner, campaign_id).await?;
     let job_id = job_id.map(str::trim).filter(|j| !j.is_empty());
     if let Some(job_id) = job_id {
-        match db::jobs::find_owned(&state.db, owner.user_id(), job_id).await? {
+        match db::jobs::find_owned(&state.db, owner.read_scope(), job_id).await? {
             Some(job) if job.campaign_id == campaign_id => {}
             _ => return Err(UseCaseError::NotFound("Run not found in this campaign.")),
         }
     }
-    let creators = db::creators::for_export(&state.db, owner.user_id(), campaign_id, job_id).await?;
+    let creators = db::creators::for_export(&state.db, owner.read_scope(), campaign_id, job_id).await?;
     let body = creators_csv(&creators).context("Failed to write the CSV")?;
     Ok(CsvExport { filename: format!("scout-{}.csv", slug(&campaign.name)), body })
 }

@@ -64,7 +64,7 @@ pub fn parse(platform: Platform, kind: Option<SearchKind>, request: StartRequest
 
 /// Starts a validated search in one of the owner's campaigns.
 pub async fn start(state: &AppState, owner: &Owner, search: NewSearch) -> Result<StartedJob, UseCaseError> {
-    campaigns::find(state, owner, &search.campaign_id).await?;
+    campaigns::find_writable(state, owner, &search.campaign_id).await?;
     create::start(state, owner, &search).await.map_err(|e| match e {
         create::CreateJobError::QueueUnavailable(e) => UseCaseError::QueueUnavailable(e),
         create::CreateJobError::Unexpected(e) => UseCaseError::Unexpected(e),
@@ -80,6 +80,9 @@ pub async fn status(state: &AppState, owner: &Owner, job_id: &str) -> Result<Job
 /// a cancelled run again is fine; a run that already ended otherwise cannot be cancelled.
 pub async fn cancel(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobView, UseCaseError> {
     let job = find(state, owner, job_id).await?;
+    if job.workspace_id != owner.workspace_id() {
+        return Err(UseCaseError::Forbidden(campaigns::READ_ONLY));
+    }
     if !lifecycle::cancel(&state.db, &job.id, &job.campaign_id).await? {
         let job = find(state, owner, job_id).await?;
         if job.status() != JobStatus::Cancelled {
@@ -99,7 +102,7 @@ pub async fn cancel(state: &AppState, owner: &Owner, job_id: &str) -> Result<Job
 }
 
 pub(super) async fn find(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobRow, UseCaseError> {
-    db::jobs::find_owned(&state.db, owner.user_id(), job_id).await?.ok_or(UseCaseError::NotFound("Job not found."))
+    db::jobs::find_owned(&state.db, owner.read_scope(), job_id).await?.ok_or(UseCaseError::NotFound("Job not found."))
 }
 
 #[cfg(test)]

@@ -65,7 +65,9 @@ async fn results_sort_filter_and_paginate(backend: Backend) {
 }
 
 async fn another_users_campaigns_and_runs_are_not_found(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let mut app = spawn_app(backend).await;
+    // A member (an admin could read everyone's).
+    app.client = app.add_account("maya@scout.test", "member").await.client;
     let campaign = app.create_campaign("Theirs").await;
     let job_id = app.start_search(&campaign, &["makeup"], 1000).await;
     assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
@@ -81,8 +83,14 @@ async fn another_users_campaigns_and_runs_are_not_found(backend: Backend) {
         .unwrap();
     for table in ["campaigns", "scraping_jobs"] {
         let column = if table == "campaigns" { "id" } else { "campaign_id" };
-        sqlx::query(&format!("UPDATE {table} SET user_id = 'someone' WHERE {column} = $1")).bind(&campaign).execute(&pool).await.unwrap();
+        sqlx::query(&format!("UPDATE {table} SET user_id = 'someone', workspace_id = 'elsewhere' WHERE {column} = $1"))
+            .bind(&campaign)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
+    let (own,): (String,) = sqlx::query_as("SELECT workspace_id FROM users WHERE email = 'maya@scout.test'").fetch_one(&pool).await.unwrap();
+    let own = Some(own.as_str());
     pool.close().await;
 
     for path in [
@@ -105,9 +113,9 @@ async fn another_users_campaigns_and_runs_are_not_found(backend: Backend) {
     // Their creators stay theirs even in the repositories: the owner is part of every query.
     let db = scout::db::connect(&app.database_url).await.unwrap();
     let query = scout::db::creators::PageQuery { page: 1, sort: Default::default(), has_email: false };
-    assert_eq!(scout::db::creators::page_for_job(&db, "local", &job_id, &query).await.unwrap().total, 0);
-    assert_eq!(scout::db::creators::page_for_job(&db, "someone", &job_id, &query).await.unwrap().total, 1000);
-    assert!(scout::db::creators::for_export(&db, "local", &campaign, None).await.unwrap().is_empty());
-    assert!(scout::db::jobs::list_for_campaign(&db, "local", &campaign).await.unwrap().is_empty());
-    assert_eq!(scout::db::creators::for_export(&db, "local", &mine, None).await.unwrap().len(), 1000);
+    assert_eq!(scout::db::creators::page_for_job(&db, own, &job_id, &query).await.unwrap().total, 0);
+    assert_eq!(scout::db::creators::page_for_job(&db, Some("elsewhere"), &job_id, &query).await.unwrap().total, 1000);
+    assert!(scout::db::creators::for_export(&db, own, &campaign, None).await.unwrap().is_empty());
+    assert!(scout::db::jobs::list_for_campaign(&db, own, &campaign).await.unwrap().is_empty());
+    assert_eq!(scout::db::creators::for_export(&db, own, &mine, None).await.unwrap().len(), 1000);
 }

@@ -47,10 +47,21 @@ fn postgres_admin_url() -> String {
     std::env::var("SCOUT_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The admin every test app is set up with (`spawn_app` creates it and an API token for it).
+pub const ADMIN_EMAIL: &str = "admin@scout.test";
+pub const PASSWORD: &str = "correct horse battery";
+
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// Acts as the admin, with its API token (`Authorization: Bearer`).
     pub client: reqwest::Client,
+    /// No credentials at all.
+    pub anonymous: reqwest::Client,
+    /// The admin's API token.
+    pub token: String,
+    /// What `/setup` asks for when the app is exposed (as printed in its log).
+    pub setup_code: Option<String>,
     pub database_url: String,
     settings: HashMap<String, String>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -82,7 +93,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
 }
 
+/// A test app set up as a user would on first run: the admin account exists and `client` acts as it.
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    let mut app = spawn_unset_app(backend, overrides).await;
+    let setup = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(setup.status(), 201, "setup: {}", setup.text().await.unwrap());
+    let cookie = session_cookie(&setup);
+    app.token = app.token_for_session(&cookie).await;
+    app.client = bearer_client(&app.token);
+    app
+}
+
+/// A test app before its first account exists (what `make run` starts on a new machine).
+pub async fn spawn_unset_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (database_url, scratch) = match backend {
         Backend::Sqlite => {
@@ -96,10 +119,14 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     for (k, v) in overrides {
         settings.insert(k.to_string(), v.to_string());
     }
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let mut app = TestApp {
         address: String::new(),
         port: 0,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: plain.clone(),
+        anonymous: plain,
+        token: String::new(),
+        setup_code: None,
         database_url,
         settings,
         runtime: None,
@@ -107,6 +134,35 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     };
     app.start().await;
     app
+}
+
+/// A client that sends `token` as `Authorization: Bearer` on every request (unless the request sets
+/// its own `Authorization`).
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).default_headers(headers).build().unwrap()
+}
+
+/// The `scout_session=…` pair of a response's `Set-Cookie`, ready for a `Cookie` header.
+pub fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("scout_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+/// Another account of the test app: its API client and its session cookie.
+pub struct Member {
+    pub email: String,
+    pub id: String,
+    pub client: reqwest::Client,
+    pub cookie: String,
 }
 
 pub async fn create_postgres_database(id: &str) -> String {
@@ -131,10 +187,10 @@ impl TestApp {
         let (tx, rx) = tokio::sync::oneshot::channel();
         runtime.spawn(async move {
             let app = Application::build(config, options).await.expect("app builds");
-            let _ = tx.send(app.port());
+            let _ = tx.send((app.port(), app.setup_code()));
             app.run().await.expect("app runs");
         });
-        self.port = rx.await.expect("app started");
+        (self.port, self.setup_code) = rx.await.expect("app started");
         self.address = format!("http://127.0.0.1:{}", self.port);
         self.runtime = Some(runtime);
         self.wait_healthy().await;
@@ -172,6 +228,38 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.start().await;
+    }
+
+    /// Creates an API token through the page's way of signing in (the session cookie, same origin).
+    pub async fn token_for_session(&self, cookie: &str) -> String {
+        let response = self
+            .anonymous
+            .post(self.url("/api/tokens"))
+            .header("cookie", cookie)
+            .header("origin", &self.address)
+            .json(&json!({"name": "tests"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+
+    /// Signs in through `POST /api/auth/login`; the response as it came.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.anonymous.post(self.url("/api/auth/login")).json(&json!({"email": email, "password": password})).send().await.unwrap()
+    }
+
+    /// An account the admin adds (`role` member or admin), signed in, with an API client.
+    pub async fn add_account(&self, email: &str, role: &str) -> Member {
+        let created = self.post_json("/api/users", &json!({"email": email, "password": PASSWORD, "role": role})).await;
+        assert_eq!(created.status(), 201, "add account: {}", created.text().await.unwrap());
+        let id = created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+        let login = self.login(email, PASSWORD).await;
+        assert_eq!(login.status(), 200);
+        let cookie = session_cookie(&login);
+        let token = self.token_for_session(&cookie).await;
+        Member { email: email.to_string(), id, client: bearer_client(&token), cookie }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -274,7 +362,9 @@ impl TestApp {
 
     /// Delivers `body` to a webhook signed exactly as QStash signs (with the dev signing key).
     pub async fn deliver_signed(&self, path: &str, body: &str) -> reqwest::Response {
-        let token = sign(DEV_CURRENT_SIGNING_KEY, &self.url(path), body.as_bytes(), chrono::Utc::now().timestamp(), "test");
+        // A fresh token id each time, as QStash signs every attempt afresh.
+        let jti = format!("jwt_{}", uuid::Uuid::new_v4().simple());
+        let token = sign(DEV_CURRENT_SIGNING_KEY, &self.url(path), body.as_bytes(), chrono::Utc::now().timestamp(), &jti);
         self.client
             .post(self.url(path))
             .header("Upstash-Signature", token)

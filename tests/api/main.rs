@@ -4,9 +4,11 @@
 
 mod helpers;
 
+mod accounts;
 mod apify;
 mod campaigns;
 mod instagram;
+mod isolation;
 mod jobs;
 mod qstash_batch;
 mod qstash_flow_control;

@@ -158,7 +158,7 @@ async fn publishes_answer_as_qstash_does(backend: Backend) {
 
     // The token also works as ?qstash_token= (and is not part of the destination); options as query.
     let via_query = app
-        .client
+        .anonymous
         .post(app.url(&format!("/v2/publish/{healthz}?check=1&qstash_token={DEV_QSTASH_TOKEN}&upstash-delay=2h")))
         .body("{}")
         .send()
@@ -169,7 +169,7 @@ async fn publishes_answer_as_qstash_does(backend: Backend) {
     assert_eq!(message["url"], format!("{healthz}?check=1"));
     let created = message["createdAt"].as_i64().unwrap();
     assert!(message["notBefore"].as_i64().unwrap() >= created + 7_200_000 - 1_000, "{message}");
-    let wrong = app.client.post(app.url(&format!("/v2/publish/{healthz}?qstash_token=nope"))).body("{}").send().await.unwrap();
+    let wrong = app.anonymous.post(app.url(&format!("/v2/publish/{healthz}?qstash_token=nope"))).body("{}").send().await.unwrap();
     assert_eq!(wrong.status(), 401);
 
     // Compound delays; Not-Before wins over Delay.

@@ -1,0 +1,11 @@
+//! Accounts: password hashing, the secrets behind sessions and API tokens, who a request acts for,
+//! and sign-in throttling. `usecases::accounts` uses these; `api::auth` serves them.
+
+pub mod client_ip;
+pub mod cookie;
+pub mod password;
+pub mod principal;
+pub mod secret;
+pub mod throttle;
+
+pub use principal::{Credential, Principal, SESSION_COOKIE};
