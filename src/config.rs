@@ -34,6 +34,22 @@ pub struct Config {
     pub simulator: SimulatorConfig,
     pub jobs: JobsConfig,
     pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+}
+
+/// What each member may use, unless an admin sets their own numbers (`None` = no limit).
+#[derive(Clone, Debug)]
+pub struct LimitsConfig {
+    /// Searches running at once (`SCOUT_LIMIT_RUNS_IN_FLIGHT`, 3; 0 = no limit).
+    pub runs_in_flight: Option<u64>,
+    /// Searches started per day (`SCOUT_LIMIT_SEARCHES_PER_DAY`, 50; 0 = no limit).
+    pub searches_per_day: Option<u64>,
+    /// Provider credits per month (`SCOUT_LIMIT_CREDITS_PER_MONTH`, 0 = no limit).
+    pub credits_per_month: Option<u64>,
+    /// The day's length (`SCOUT_LIMIT_DAY_SECS`, 86400: UTC days); windows start at multiples of it.
+    pub day: Duration,
+    /// The month's length (`SCOUT_LIMIT_MONTH_SECS`); unset = UTC calendar months.
+    pub month: Option<Duration>,
 }
 
 #[derive(Clone, Debug)]
@@ -369,7 +385,18 @@ impl Config {
             exposed: !addr.ip().is_loopback() || public_url.as_deref().is_some_and(|u| !is_loopback_url(u)),
             secure_cookies: public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         };
-        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, apify, simulator, jobs, auth })
+        let limit = |name: &'static str, default: u64| parse_or::<u64>(&get, name, default).map(|n| (n > 0).then_some(n));
+        let limits = LimitsConfig {
+            runs_in_flight: limit("SCOUT_LIMIT_RUNS_IN_FLIGHT", 3)?,
+            searches_per_day: limit("SCOUT_LIMIT_SEARCHES_PER_DAY", 50)?,
+            credits_per_month: limit("SCOUT_LIMIT_CREDITS_PER_MONTH", 0)?,
+            day: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_LIMIT_DAY_SECS", 86_400)?.clamp(1, 86_400 * 366)),
+            month: match get("SCOUT_LIMIT_MONTH_SECS") {
+                None => None,
+                Some(_) => Some(Duration::from_secs(parse_or::<u64>(&get, "SCOUT_LIMIT_MONTH_SECS", 0)?.clamp(1, 86_400 * 366))),
+            },
+        };
+        Ok(Config { addr, public_url, database_url, qstash, dev_qstash, scrapecreators, apify, simulator, jobs, auth, limits })
     }
 
     /// Whether results come from the built-in simulator ("demo data").
@@ -458,6 +485,7 @@ impl std::fmt::Debug for Config {
             .field("simulator", &self.simulator)
             .field("jobs", &self.jobs)
             .field("auth", &self.auth)
+            .field("limits", &self.limits)
             .finish()
     }
 }

@@ -165,6 +165,11 @@ pub async fn set_account_disabled(user_id: String, disabled: bool) -> Result<Acc
     crate::usecases::accounts::set_disabled(&state()?, &owner().await?, &user_id, disabled).await.map_err(user_error)
 }
 
+#[server(endpoint = "my_limits")]
+pub async fn my_limits() -> Result<crate::shared::LimitsView, ServerFnError> {
+    crate::usecases::limits::view(&state()?, &owner().await?).await.map_err(user_error)
+}
+
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
     crate::usecases::campaigns::list(&state()?, &owner().await?).await.map_err(user_error)

@@ -645,6 +645,16 @@ pub struct AccountView {
     pub role: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// The member's own limits as an admin set them: `None` = the instance default, 0 = no limit.
+    pub limits: AccountLimits,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountLimits {
+    pub runs_in_flight: Option<i64>,
+    pub searches_per_day: Option<i64>,
+    pub credits_per_month: Option<i64>,
 }
 
 /// An API token as listed (its secret is shown once, at creation, and never stored).
@@ -664,4 +674,29 @@ pub struct CreatedToken {
     pub id: String,
     pub name: String,
     pub token: String,
+}
+
+/// How much of one limit is used; `limit: None` means there is none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitUse {
+    pub used: u64,
+    pub limit: Option<u64>,
+    /// When the window starts afresh (unix ms); none for runs in flight.
+    pub resets_at: Option<i64>,
+}
+
+impl LimitUse {
+    pub fn left(&self) -> Option<u64> {
+        self.limit.map(|l| l.saturating_sub(self.used))
+    }
+}
+
+/// A member's limits and what is left of them, as `GET /api/limits` and the search form show it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsView {
+    pub runs_in_flight: LimitUse,
+    pub searches_today: LimitUse,
+    pub credits_this_month: LimitUse,
 }

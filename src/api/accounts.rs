@@ -4,9 +4,9 @@
 use crate::{
     auth::{self, client_ip::client_ip, Principal},
     error::{ApiError, ApiJson},
-    shared::{AccountView, CreatedToken, TokenView},
+    shared::{AccountLimits, AccountView, CreatedToken, LimitsView, TokenView},
     startup::AppState,
-    usecases::{accounts, Owner},
+    usecases::{accounts, limits, Owner},
 };
 use axum::{
     extract::{ConnectInfo, Path, State},
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{id}", patch(update_user))
         .route("/api/tokens", get(list_tokens).post(create_token))
         .route("/api/tokens/{id}", delete(revoke_token))
+        .route("/api/limits", get(my_limits))
 }
 
 #[derive(Deserialize)]
@@ -119,9 +120,11 @@ async fn list_users(State(state): State<AppState>, owner: Owner) -> Result<Json<
 struct UserChange {
     password: Option<String>,
     disabled: Option<bool>,
+    limits: Option<AccountLimits>,
 }
 
-/// `{password}` resets it (and signs the account out everywhere); `{disabled}` disables or enables.
+/// `{password}` resets it (and signs the account out everywhere); `{disabled}` disables or enables;
+/// `{limits: {runsInFlight, searchesPerDay, creditsPerMonth}}` sets the member's own (null = default).
 async fn update_user(
     State(state): State<AppState>,
     owner: Owner,
@@ -135,7 +138,15 @@ async fn update_user(
     if let Some(disabled) = body.disabled {
         user = Some(accounts::set_disabled(&state, &owner, &id, disabled).await?);
     }
-    user.map(Json).ok_or_else(|| ApiError::BadRequest("Send a new password or disabled: true/false.".into()))
+    if let Some(limits) = &body.limits {
+        user = Some(accounts::set_limits(&state, &owner, &id, limits).await?);
+    }
+    user.map(Json).ok_or_else(|| ApiError::BadRequest("Send a new password, disabled: true/false, or limits.".into()))
+}
+
+/// The caller's limits and what is left of them.
+async fn my_limits(State(state): State<AppState>, owner: Owner) -> Result<Json<LimitsView>, ApiError> {
+    Ok(Json(limits::view(&state, &owner).await?))
 }
 
 #[derive(Deserialize)]

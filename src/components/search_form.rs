@@ -1,7 +1,7 @@
 use crate::{
     domain::{Keywords, TargetUsername},
-    server_fns::{error_text, StartSearch},
-    shared::{estimate_credits, format_count, Platform, SearchKind, MAX_KEYWORDS},
+    server_fns::{error_text, my_limits, StartSearch},
+    shared::{estimate_credits, format_count, LimitsView, Platform, SearchKind, MAX_KEYWORDS},
 };
 use leptos::prelude::*;
 
@@ -20,6 +20,8 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
     let start = ServerAction::<StartSearch>::new();
     let parsed = move || Keywords::split_input(&keywords.get());
     let local_error = RwSignal::new(None::<String>);
+    // What is left of the member's limits, refreshed after each start.
+    let limits = Resource::new(move || start.version().get(), |_| my_limits());
 
     Effect::new(move |_| {
         if let Some(Ok(job_id)) = start.value().get() {
@@ -193,6 +195,30 @@ pub fn SearchForm(campaign_id: String, #[prop(into)] on_started: Callback<String
             >
                 {move || if start.pending().get() { "Starting…" } else { "Start search" }}
             </button>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    limits.await.ok().map(|l| view! { <p class="text-xs text-slate-500" data-testid="limits-left">{limits_text(&l)}</p> })
+                })}
+            </Transition>
         </form>
+    }
+}
+
+/// "1 of 3 running · 48 searches left today · 12,345 of 100,000 credits this month"
+fn limits_text(l: &LimitsView) -> String {
+    let mut parts = Vec::new();
+    if let Some(max) = l.runs_in_flight.limit {
+        parts.push(format!("{} of {} running", l.runs_in_flight.used, max));
+    }
+    if let Some(left) = l.searches_today.left() {
+        parts.push(format!("{} {} left today", left, if left == 1 { "search" } else { "searches" }));
+    }
+    if let Some(max) = l.credits_this_month.limit {
+        parts.push(format!("{} of {} credits this month", format_count(l.credits_this_month.used.min(i64::MAX as u64) as i64), format_count(max.min(i64::MAX as u64) as i64)));
+    }
+    if parts.is_empty() {
+        "No limits on your searches.".into()
+    } else {
+        format!("Your limits: {}", parts.join(" · "))
     }
 }

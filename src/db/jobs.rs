@@ -456,3 +456,29 @@ pub async fn overdue(db: &Db, now: i64) -> sqlx::Result<Vec<JobRow>> {
     .fetch_all(db)
     .await
 }
+
+/// What a user's runs count against their limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Runs still pending or processing.
+    pub in_flight: u64,
+    /// Runs started since `day_start`.
+    pub searches_today: u64,
+    /// Provider credits of the runs started since `month_start`.
+    pub credits_this_month: u64,
+}
+
+pub async fn usage(conn: &mut AnyConnection, user_id: &str, day_start: i64, month_start: i64) -> sqlx::Result<Usage> {
+    let (in_flight, today, credits): (i64, i64, i64) = sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM scraping_jobs WHERE user_id = $1 AND status IN ('pending', 'processing')),
+            (SELECT COUNT(*) FROM scraping_jobs WHERE user_id = $1 AND created_at >= $2),
+            (SELECT CAST(COALESCE(SUM(credits_used), 0) AS BIGINT) FROM scraping_jobs WHERE user_id = $1 AND created_at >= $3)",
+    )
+    .bind(user_id)
+    .bind(day_start)
+    .bind(month_start)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Usage { in_flight: in_flight.max(0) as u64, searches_today: today.max(0) as u64, credits_this_month: credits.max(0) as u64 })
+}

@@ -139,3 +139,10 @@ pub async fn set_limits(db: &Db, id: &str, runs: Option<i64>, per_day: Option<i6
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Takes the user's row lock inside `conn`'s transaction (a write, so SQLite takes its write lock
+/// too): a user's concurrent starts are counted against their limits one at a time.
+pub async fn lock(conn: &mut sqlx::AnyConnection, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}

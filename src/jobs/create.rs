@@ -15,6 +15,8 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateJobError {
+    #[error("{}", .0.message)]
+    OverLimit(crate::usecases::limits::OverLimit),
     #[error("the job queue is unavailable")]
     QueueUnavailable(#[source] anyhow::Error),
     #[error(transparent)]
@@ -27,7 +29,7 @@ pub struct StartedJob {
     pub qstash_message_id: String,
 }
 
-pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Result<StartedJob, CreateJobError> {
+pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch, admission: &lifecycle::Admission) -> Result<StartedJob, CreateJobError> {
     let job_id = db::new_id();
     let timeout_at = db::now_ms() + state.config.jobs.timeout.as_millis() as i64;
     // A similar search starts with one lane: the account's own profile, which points to the rest.
@@ -55,8 +57,10 @@ pub async fn start(state: &AppState, owner: &Owner, search: &NewSearch) -> Resul
             timeout_at,
             expand_keywords: search.expand_keywords,
         },
+        Some(admission),
     )
-    .await?;
+    .await?
+    .map_err(CreateJobError::OverLimit)?;
     let message_id = match publisher::publish_step(state, &job_id, 0, None, Publish::Step).await {
         Ok(message_id) => message_id,
         Err(e) => {

@@ -6,6 +6,7 @@ use super::StepMessage;
 use crate::{
     db::{self, jobs::NewJob, jobs::StepOutcome, Db},
     shared::JobStatus,
+    usecases::limits::{self, OverLimit},
 };
 use anyhow::Context;
 use sqlx::AnyConnection;
@@ -13,13 +14,30 @@ use sqlx::AnyConnection;
 pub const TIMEOUT_MESSAGE: &str = "The search took too long and was stopped.";
 pub const CANCELLED_MESSAGE: &str = "You cancelled this search.";
 
-/// Stores a new `pending` job (and its lanes); its campaign becomes `active`.
-pub async fn open(db: &Db, job: NewJob<'_>) -> anyhow::Result<()> {
+/// Stores a new `pending` job (and its lanes); its campaign becomes `active`. With `admission`, the
+/// user's runs are counted (under their row's lock, so two starts at once cannot both squeeze into
+/// the last place) and the job is stored only if it fits.
+pub async fn open(db: &Db, job: NewJob<'_>, admission: Option<&Admission>) -> anyhow::Result<Result<(), OverLimit>> {
     let mut tx = db.begin().await.context("Failed to begin")?;
+    if let Some(admission) = admission {
+        db::users::lock(&mut tx, job.user_id).await.context("Failed to lock the user")?;
+        let (day_start, month_start) = (admission.windows.day.0, admission.windows.month.0);
+        let usage = db::jobs::usage(&mut tx, job.user_id, day_start, month_start).await.context("Failed to count the user's runs")?;
+        if let Err(over) = limits::admit(&admission.limits, &usage, &admission.windows, db::now_ms()) {
+            return Ok(Err(over));
+        }
+    }
     let campaign_id = job.campaign_id.to_string();
     db::jobs::insert(&mut tx, job).await.context("Failed to store the job")?;
     db::campaigns::refresh_status(&mut tx, &campaign_id).await.context("Failed to update the campaign")?;
-    tx.commit().await.context("Failed to commit the new job")
+    tx.commit().await.context("Failed to commit the new job")?;
+    Ok(Ok(()))
+}
+
+/// The limits a new job must fit, and the windows they count in.
+pub struct Admission {
+    pub limits: limits::Limits,
+    pub windows: limits::Windows,
 }
 
 /// Records a step's outcome inside the step's transaction; when it completes the job, the campaign

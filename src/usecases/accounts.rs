@@ -5,7 +5,7 @@ use super::{Owner, Role, UseCaseError};
 use crate::{
     auth::{password, secret, throttle, Credential, Principal},
     db::{self, users::UserRow, Db},
-    shared::{AccountView, CreatedToken, TokenView},
+    shared::{AccountLimits, AccountView, CreatedToken, TokenView},
     startup::AppState,
 };
 use std::net::IpAddr;
@@ -163,7 +163,26 @@ pub fn view(user: &UserRow) -> AccountView {
         role: Role::parse(&user.role).as_str().to_string(),
         disabled: user.disabled_at.is_some(),
         created_at: user.created_at,
+        limits: AccountLimits {
+            runs_in_flight: user.max_runs_in_flight,
+            searches_per_day: user.max_searches_per_day,
+            credits_per_month: user.max_credits_per_month,
+        },
     }
+}
+
+/// Sets a member's own limits (`None` = the instance default, 0 = no limit).
+pub async fn set_limits(state: &AppState, owner: &Owner, user_id: &str, limits: &AccountLimits) -> Result<AccountView, UseCaseError> {
+    require_admin(owner)?;
+    for value in [limits.runs_in_flight, limits.searches_per_day, limits.credits_per_month].into_iter().flatten() {
+        if value < 0 {
+            return Err(UseCaseError::Invalid("Limits are whole numbers of 0 (no limit) or more.".into()));
+        }
+    }
+    if !db::users::set_limits(&state.db, user_id, limits.runs_in_flight, limits.searches_per_day, limits.credits_per_month).await? {
+        return Err(UseCaseError::NotFound("Account not found."));
+    }
+    account(state, user_id).await
 }
 
 pub async fn add_member(state: &AppState, owner: &Owner, email: &str, password: &str, role: &str) -> Result<AccountView, UseCaseError> {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod creators;
+pub mod limits;
 pub mod searches;
 
 /// An account's role: admins manage accounts and may read (never change) everyone's runs.

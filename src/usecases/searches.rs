@@ -1,6 +1,6 @@
 //! Searches (runs): start one on a platform, by keywords or similar to an account; read its status.
 
-use super::{campaigns, Owner, UseCaseError};
+use super::{campaigns, limits, Owner, UseCaseError};
 use crate::{
     db::{self, jobs::JobRow},
     domain::{Keywords, SearchSpec, TargetResults, TargetUsername},
@@ -65,7 +65,13 @@ pub fn parse(platform: Platform, kind: Option<SearchKind>, request: StartRequest
 /// Starts a validated search in one of the owner's campaigns.
 pub async fn start(state: &AppState, owner: &Owner, search: NewSearch) -> Result<StartedJob, UseCaseError> {
     campaigns::find_writable(state, owner, &search.campaign_id).await?;
-    create::start(state, owner, &search).await.map_err(|e| match e {
+    let user = db::users::find(&state.db, owner.user_id()).await?.ok_or(UseCaseError::NotFound("Account not found."))?;
+    let admission = lifecycle::Admission {
+        limits: limits::for_user(&user, &state.config.limits),
+        windows: limits::windows(db::now_ms(), &state.config.limits),
+    };
+    create::start(state, owner, &search, &admission).await.map_err(|e| match e {
+        create::CreateJobError::OverLimit(over) => over.into(),
         create::CreateJobError::QueueUnavailable(e) => UseCaseError::QueueUnavailable(e),
         create::CreateJobError::Unexpected(e) => UseCaseError::Unexpected(e),
     })

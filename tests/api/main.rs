@@ -10,6 +10,7 @@ mod campaigns;
 mod instagram;
 mod isolation;
 mod jobs;
+mod limits;
 mod qstash_batch;
 mod qstash_flow_control;
 mod qstash_queues;

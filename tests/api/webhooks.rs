@@ -5,6 +5,7 @@ use scout::{
     config::{DEV_QSTASH_TOKEN, SIMULATOR_API_KEY},
     qstash::signing::sign,
 };
+use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ crate::on_both_databases!(
     a_forged_delivery_changes_nothing,
     webhook_bodies_are_checked,
     the_embedded_qstash_server_speaks_the_qstash_api,
+    a_replayed_delivery_token_is_refused,
+    a_step_near_the_largest_number_is_ignored,
+    a_failure_callback_cannot_end_a_job_that_moved_on,
 );
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -238,4 +242,54 @@ async fn the_embedded_qstash_server_speaks_the_qstash_api(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(allowed.status(), 200);
+}
+
+async fn a_replayed_delivery_token_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let url = app.url("/api/qstash/process-scraping");
+    let body = r#"{"jobId":"nope","step":0}"#;
+    let token = sign(scout::config::DEV_CURRENT_SIGNING_KEY, &url, body.as_bytes(), chrono::Utc::now().timestamp(), "jwt_captured");
+    let deliver = || app.anonymous.post(&url).header("Upstash-Signature", &token).header("content-type", "application/json").body(body).send();
+    let first = deliver().await.unwrap();
+    assert_eq!(first.status(), 200, "the first delivery is taken");
+    let replay = deliver().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    assert!(replay.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("already received"));
+    // QStash's retry of the same message carries a fresh token and is taken.
+    assert_eq!(app.deliver_signed("/api/qstash/process-scraping", body).await.status(), 200);
+}
+
+async fn a_step_near_the_largest_number_is_ignored(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Huge step").await;
+    let job_id = app.start_search(&campaign, &["tea"], 1000).await;
+    let body = format!(r#"{{"jobId":"{job_id}","step":{}}}"#, i64::MAX);
+    let response = app.deliver_signed("/api/qstash/process-scraping", &body).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ignored");
+    assert_completed(&app.wait_for_terminal(&job_id, LIMIT).await);
+}
+
+async fn a_failure_callback_cannot_end_a_job_that_moved_on(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let campaign = app.create_campaign("Moved on").await;
+    // Held at step 0 by a long provider pause, so the test decides when it moves.
+    app.add_fault(json!({"status": 429, "count": 1000, "retryAfter": 3600, "endpoint": "search"})).await;
+    let job_id = app.start_search(&campaign, &["tea"], 1000).await;
+    app.wait_until(&job_id, LIMIT, |j| j.waiting_reason.is_some()).await;
+    let step = app.scalar("SELECT step FROM scraping_jobs WHERE id = $1", &job_id).await;
+    let db = app.db().await;
+    // The job's step advances between the callback's read and its write: the write is guarded by
+    // the step it read, so a job that moved on is not ended.
+    let mut conn = db.acquire().await.unwrap();
+    sqlx::query("UPDATE scraping_jobs SET step = step + 1 WHERE id = $1").bind(&job_id).execute(&mut *conn).await.unwrap();
+    let ended = scout::db::jobs::finish(&mut conn, &job_id, scout::shared::JobStatus::Error, Some("x"), Some(step)).await.unwrap();
+    assert!(!ended, "a stale step cannot end the job");
+    let source = STANDARD.encode(format!(r#"{{"jobId":"{job_id}","step":{step}}}"#));
+    let stale = app.deliver_signed("/api/qstash/failed", &json!({"sourceBody": source, "status": 500}).to_string()).await;
+    assert_eq!(stale.json::<Value>().await.unwrap()["status"], "ignored");
+    assert!(!app.job(&job_id).await.status.is_terminal());
+    let current = STANDARD.encode(format!(r#"{{"jobId":"{job_id}","step":{}}}"#, step + 1));
+    let failed = app.deliver_signed("/api/qstash/failed", &json!({"sourceBody": current, "status": 500}).to_string()).await;
+    assert_eq!(failed.json::<Value>().await.unwrap()["status"], "failed");
 }
