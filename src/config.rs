@@ -110,6 +110,10 @@ pub fn qstash_region(raw: &str) -> Option<&'static str> {
 pub struct DevQstashConfig {
     /// Whether this process serves `/v2/*` and delivers messages (on when `QSTASH_URL` is unset).
     pub enabled: bool,
+    /// All of `QSTASH_DEV_TOKEN`, `_CURRENT_SIGNING_KEY` and `_NEXT_SIGNING_KEY` are set. When they are
+    /// not and Scout is exposed, it generates (and stores) an identity of its own instead of
+    /// Upstash's public one.
+    pub identity_configured: bool,
     /// HTTP timeout of one delivery; the delivery lease is a little longer.
     pub delivery_timeout: Duration,
     /// Multiplies QStash's retry backoff (1.0 = real QStash timing). Tests compress time with it.
@@ -288,6 +292,7 @@ impl Config {
         }
         let dev_qstash = DevQstashConfig {
             enabled: embedded,
+            identity_configured: ["QSTASH_DEV_TOKEN", "QSTASH_DEV_CURRENT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY"].iter().all(|n| get(n).is_some()),
             delivery_timeout: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DELIVERY_TIMEOUT_SECS", 120)?),
             backoff_scale: parse_or(&get, "QSTASH_DEV_BACKOFF_SCALE", 1.0)?,
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
@@ -382,7 +387,11 @@ impl Config {
                 .map(|ip| ip.parse().map_err(|_| invalid("SCOUT_TRUSTED_PROXIES", &format!("\"{ip}\" is not an IP address"))))
                 .collect::<Result<_, _>>()?,
             allowed_hosts: list(&get, "SCOUT_ALLOWED_HOSTS").into_iter().map(|h| h.to_ascii_lowercase()).collect(),
-            exposed: !addr.ip().is_loopback() || public_url.as_deref().is_some_and(|u| !is_loopback_url(u)),
+            // A proxy in front (trusted proxies, extra host names) means the world may be behind it too.
+            exposed: !addr.ip().is_loopback()
+                || public_url.as_deref().is_some_and(|u| !is_loopback_url(u))
+                || get("SCOUT_TRUSTED_PROXIES").is_some()
+                || get("SCOUT_ALLOWED_HOSTS").is_some(),
             secure_cookies: public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
         };
         let limit = |name: &'static str, default: u64| parse_or::<u64>(&get, name, default).map(|n| (n > 0).then_some(n));

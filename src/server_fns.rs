@@ -20,12 +20,27 @@ fn state() -> Result<crate::startup::AppState, ServerFnError> {
 #[cfg(feature = "ssr")]
 async fn principal() -> Result<crate::auth::Principal, ServerFnError> {
     let state = state()?;
-    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
-    match crate::auth::principal::resolve(&state.db, &parts.headers).await {
+    match crate::auth::principal::resolve(&state.db, &request_parts()?.headers, state.config.auth.secure_cookies).await {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
         Err(e) => Err(user_error(e.into())),
     }
+}
+
+/// The request the server function answers, as Leptos provides it.
+#[cfg(feature = "ssr")]
+fn request_parts() -> Result<axum::http::request::Parts, ServerFnError> {
+    use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))
+}
+
+#[cfg(feature = "ssr")]
+fn peer() -> Option<std::net::IpAddr> {
+    request_parts().ok()?.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
+}
+
+#[cfg(feature = "ssr")]
+fn from_network() -> Result<bool, ServerFnError> {
+    Ok(crate::auth::client_ip::from_network(&request_parts()?.headers, peer()))
 }
 
 #[cfg(feature = "ssr")]
@@ -81,7 +96,8 @@ pub async fn site_info() -> Result<AppInfo, ServerFnError> {
 pub async fn setup_info() -> Result<SetupState, ServerFnError> {
     let state = state()?;
     let set_up = crate::usecases::accounts::is_set_up(&state).await.map_err(user_error)?;
-    Ok(SetupState { set_up, setup_code_required: !set_up && state.setup_code.is_some(), open_signup: state.config.auth.open_signup })
+    let code = !set_up && crate::usecases::accounts::setup_code_required(&state, from_network()?);
+    Ok(SetupState { set_up, setup_code_required: code, open_signup: state.config.auth.open_signup })
 }
 
 /// The signed-in account, or `None`.
@@ -95,7 +111,7 @@ pub async fn current_account() -> Result<Option<SignedInAccount>, ServerFnError>
 pub async fn setup_account(email: String, password: String, setup_code: String) -> Result<String, ServerFnError> {
     let state = state()?;
     let code = Some(setup_code.as_str()).filter(|c| !c.trim().is_empty());
-    let done = crate::usecases::accounts::setup(&state, &email, &password, code).await.map_err(user_error)?;
+    let done = crate::usecases::accounts::setup(&state, &email, &password, code, from_network()?).await.map_err(user_error)?;
     signed_in(&state, done);
     Ok("/".into())
 }
@@ -104,10 +120,10 @@ pub async fn setup_account(email: String, password: String, setup_code: String) 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<String, ServerFnError> {
     let state = state()?;
-    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
-    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let client = crate::auth::client_ip::client_ip(&parts.headers, peer, &state.config.auth.trusted_proxies);
+    let client = crate::auth::client_ip::client_ip(&request_parts()?.headers, peer(), &state.config.auth.trusted_proxies);
     let done = crate::usecases::accounts::login(&state, &email, &password, client).await.map_err(user_error)?;
+    let old = crate::auth::principal::session_cookie(&request_parts()?.headers, state.config.auth.secure_cookies).map(str::to_string);
+    crate::usecases::accounts::logout(&state, old.as_deref()).await.map_err(user_error)?;
     signed_in(&state, done);
     Ok(crate::guards::safe_next(Some(&next)))
 }
@@ -123,8 +139,8 @@ pub async fn sign_up(email: String, password: String) -> Result<String, ServerFn
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ServerFnError> {
     let state = state()?;
-    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("Request is missing."))?;
-    crate::usecases::accounts::logout(&state, crate::auth::principal::session_cookie(&parts.headers)).await.map_err(user_error)?;
+    let parts = request_parts()?;
+    crate::usecases::accounts::logout(&state, crate::auth::principal::session_cookie(&parts.headers, state.config.auth.secure_cookies)).await.map_err(user_error)?;
     set_cookie(crate::auth::cookie::clear(state.config.auth.secure_cookies));
     Ok(())
 }
@@ -163,6 +179,12 @@ pub async fn reset_account_password(user_id: String, password: String) -> Result
 #[server(endpoint = "set_account_disabled")]
 pub async fn set_account_disabled(user_id: String, disabled: bool) -> Result<AccountView, ServerFnError> {
     crate::usecases::accounts::set_disabled(&state()?, &owner().await?, &user_id, disabled).await.map_err(user_error)
+}
+
+/// For admins: the embedded QStash server's token and keys; `None` for members or with real QStash.
+#[server(endpoint = "qstash_identity")]
+pub async fn qstash_identity() -> Result<Option<crate::shared::QstashIdentityView>, ServerFnError> {
+    Ok(crate::usecases::accounts::qstash_identity(&state()?, &owner().await?).await.ok())
 }
 
 #[server(endpoint = "my_limits")]

@@ -700,3 +700,13 @@ pub struct LimitsView {
     pub searches_today: LimitUse,
     pub credits_this_month: LimitUse,
 }
+
+/// The embedded QStash server's connection details, for admins pointing other apps or SDKs at it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QstashIdentityView {
+    pub url: String,
+    pub token: String,
+    pub current_signing_key: String,
+    pub next_signing_key: String,
+}

@@ -5,7 +5,7 @@ use crate::{
     api,
     app::{shell, App},
     config::Config,
-    db::{self, Db},
+    db::{self, qstash::identity::Identity, Db},
     guards::{self, AllowedHosts},
     jobs,
     providers::{apify::ApifyClient, scrapecreators::ScrapeCreatorsClient, Providers},
@@ -13,7 +13,7 @@ use crate::{
         client::QstashClient,
         receiver::Receiver,
         server::{Destinations, DevServer},
-        signing::{KeyPair, SigningKeys},
+        signing::{new_key, KeyPair, SigningKeys},
     },
     simulator::{self, Simulator},
     supervisor::Tasks,
@@ -88,6 +88,17 @@ impl Application {
         let internal = format!("http://{}", reachable(local));
         let urls = Urls { public: config.public_url.clone().unwrap_or_else(|| internal.clone()), internal };
         let db = db::connect(&config.database_url).await?;
+        let mut config = config;
+        // Exposed on Upstash's public dev identity, anyone could read the queue and forge deliveries:
+        // the embedded server gets a token and keys of its own, made once and stored.
+        if config.dev_qstash.enabled && config.auth.exposed && !config.dev_qstash.identity_configured {
+            let fresh = Identity { token: crate::auth::secret::generate(""), current_key: new_key(), next_key: new_key() };
+            let identity = db::qstash::identity::load_or_store(&db, fresh).await.context("Failed to read the embedded QStash identity")?;
+            config.qstash.token = identity.token;
+            config.qstash.current_signing_key = identity.current_key;
+            config.qstash.next_signing_key = identity.next_key;
+            tracing::info!("Scout is reachable from other machines: its embedded QStash server uses its own token and signing keys (admins see them in Settings)");
+        }
         // The embedded server's keys may have been rotated (and are stored); real QStash's are the
         // configured ones. The receiver follows whichever are in use.
         let configured =
@@ -103,11 +114,13 @@ impl Application {
             .pool_max_idle_per_host(32)
             .build()
             .context("Failed to build the HTTP client")?;
-        let set_up = db::users::any_account(&db).await.context("Failed to read the accounts")?;
-        let setup_code = (config.auth.exposed && !set_up).then(crate::auth::secret::setup_code);
+        let set_up = db::users::setup_done(&db).await.context("Failed to read the accounts")?;
+        // Made whenever setup is pending: it is asked for when Scout is exposed, or when a setup
+        // request arrives through a proxy or from another machine.
+        let setup_code = (!set_up).then(crate::auth::secret::setup_code);
         if let Some(code) = &setup_code {
             tracing::warn!(
-                "Scout is reachable from other machines and has no account yet: open {}/setup and enter the setup code {code}",
+                "Scout has no account yet: open {}/setup to create the first (admin) one. Setup code, asked for from other machines or through a proxy: {code}",
                 urls.public
             );
         }

@@ -48,10 +48,12 @@ CREATE INDEX api_tokens_user ON api_tokens (user_id);
 
 -- Failed sign-ins by account (`email:…`) and by client address (`ip:…`), for throttling.
 CREATE TABLE login_failures (
+    id TEXT PRIMARY KEY,
     key TEXT NOT NULL,
     at BIGINT NOT NULL
 );
 CREATE INDEX login_failures_key_at ON login_failures (key, at);
+CREATE INDEX login_failures_at ON login_failures (at);
 
 -- Each accepted QStash delivery's token id, until the token expires: a captured delivery replayed
 -- within its lifetime is refused (QStash's own retries carry fresh tokens).
@@ -60,3 +62,14 @@ CREATE TABLE webhook_tokens_seen (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX webhook_tokens_seen_expires ON webhook_tokens_seen (expires_at);
+
+-- The embedded QStash server's own token and signing keys, made on the first start where Scout is
+-- reachable from other machines without QSTASH_DEV_* set (Upstash's public dev identity would let
+-- anyone forge deliveries). One row, shared by every instance.
+CREATE TABLE qstash_identity (
+    name TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    current_key TEXT NOT NULL,
+    next_key TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

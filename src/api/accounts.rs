@@ -2,9 +2,13 @@
 //! admins only) and API tokens (`/api/tokens`).
 
 use crate::{
-    auth::{self, client_ip::client_ip, Principal},
+    auth::{
+        self,
+        client_ip::{client_ip, from_network},
+        Principal,
+    },
     error::{ApiError, ApiJson},
-    shared::{AccountLimits, AccountView, CreatedToken, LimitsView, TokenView},
+    shared::{AccountLimits, AccountView, CreatedToken, LimitsView, QstashIdentityView, TokenView},
     startup::AppState,
     usecases::{accounts, limits, Owner},
 };
@@ -32,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/tokens", get(list_tokens).post(create_token))
         .route("/api/tokens/{id}", delete(revoke_token))
         .route("/api/limits", get(my_limits))
+        .route("/api/admin/qstash", get(qstash_identity))
 }
 
 #[derive(Deserialize)]
@@ -43,9 +48,10 @@ struct Credentials {
 }
 
 /// Whether the first account exists yet, and whether setup needs the code from the log.
-async fn status(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn status(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
     let set_up = accounts::is_set_up(&state).await?;
-    Ok(Json(json!({ "setUp": set_up, "setupCodeRequired": !set_up && state.setup_code.is_some(), "openSignup": state.config.auth.open_signup })))
+    let code = !set_up && accounts::setup_code_required(&state, from_network(&headers, Some(peer.ip())));
+    Ok(Json(json!({ "setUp": set_up, "setupCodeRequired": code, "openSignup": state.config.auth.open_signup })))
 }
 
 fn me_json(principal: &Principal) -> serde_json::Value {
@@ -57,12 +63,18 @@ fn signed_in(state: &AppState, status: StatusCode, signed_in: accounts::SignedIn
     (status, [(header::SET_COOKIE, cookie)], Json(me_json(&signed_in.principal))).into_response()
 }
 
-async fn setup(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials>) -> Result<Response, ApiError> {
+async fn setup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<Response, ApiError> {
     let done = accounts::setup(
         &state,
         body.email.as_deref().unwrap_or(""),
         body.password.as_deref().unwrap_or(""),
         body.setup_code.as_deref(),
+        from_network(&headers, Some(peer.ip())),
     )
     .await?;
     Ok(signed_in(&state, StatusCode::CREATED, done))
@@ -76,6 +88,8 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let client = client_ip(&headers, Some(peer.ip()), &state.config.auth.trusted_proxies);
     let done = accounts::login(&state, body.email.as_deref().unwrap_or(""), body.password.as_deref().unwrap_or(""), client).await?;
+    // A fresh session replaces whatever the browser held (no fixation of a planted one).
+    accounts::logout(&state, auth::principal::session_cookie(&headers, state.config.auth.secure_cookies)).await?;
     Ok(signed_in(&state, StatusCode::OK, done))
 }
 
@@ -85,7 +99,7 @@ async fn signup(State(state): State<AppState>, ApiJson(body): ApiJson<Credential
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    accounts::logout(&state, auth::principal::session_cookie(&headers)).await?;
+    accounts::logout(&state, auth::principal::session_cookie(&headers, state.config.auth.secure_cookies)).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, auth::cookie::clear(state.config.auth.secure_cookies))]).into_response())
 }
 
@@ -142,6 +156,11 @@ async fn update_user(
         user = Some(accounts::set_limits(&state, &owner, &id, limits).await?);
     }
     user.map(Json).ok_or_else(|| ApiError::BadRequest("Send a new password, disabled: true/false, or limits.".into()))
+}
+
+/// The embedded QStash server's token and keys (admins).
+async fn qstash_identity(State(state): State<AppState>, owner: Owner) -> Result<Json<QstashIdentityView>, ApiError> {
+    Ok(Json(accounts::qstash_identity(&state, &owner).await?))
 }
 
 /// The caller's limits and what is left of them.

@@ -29,7 +29,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let principal = crate::auth::principal::resolve(&state.db, &parts.headers)
+        let principal = crate::auth::principal::resolve(&state.db, &parts.headers, state.config.auth.secure_cookies)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("Sign in first (or send an API token as Authorization: Bearer …).".into()))?;
         parts.extensions.insert(principal.clone());

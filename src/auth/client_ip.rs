@@ -36,3 +36,10 @@ mod tests {
         assert_eq!(client_ip(&h, Some(proxy), &[proxy]), "1.1.1.1".parse::<IpAddr>().unwrap());
     }
 }
+
+/// Whether a request came from another machine or through a proxy (which may be forwarding anyone):
+/// a peer that is not loopback, or any forwarding header.
+pub fn from_network(headers: &HeaderMap, peer: Option<IpAddr>) -> bool {
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host"].iter().any(|h| headers.contains_key(*h));
+    forwarded || peer.is_none_or(|p| !p.to_canonical().is_loopback())
+}

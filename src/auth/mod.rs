@@ -8,4 +8,4 @@ pub mod principal;
 pub mod secret;
 pub mod throttle;
 
-pub use principal::{Credential, Principal, SESSION_COOKIE};
+pub use principal::{Credential, Principal};

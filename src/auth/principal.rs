@@ -8,7 +8,6 @@ use crate::{
 };
 use axum::http::{header, HeaderMap};
 
-pub const SESSION_COOKIE: &str = "scout_session";
 
 /// How the request proved who it is. A token is no ambient credential (a browser never adds it
 /// by itself), so token requests need no origin check.
@@ -42,15 +41,17 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The session cookie's value, if the request has one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session cookie's value, if the request has one (`secure`: Scout is served over https, and
+/// only the host-only cookie name counts).
+pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
+    let wanted = super::cookie::name(secure);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
 }
@@ -58,12 +59,12 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
 /// The signed-in principal, or `None` (no credential, or one that is unknown, expired, revoked or
 /// of a disabled account). A bearer token, when present, decides alone: a wrong token is not
 /// rescued by a cookie.
-pub async fn resolve(db: &Db, headers: &HeaderMap) -> sqlx::Result<Option<Principal>> {
+pub async fn resolve(db: &Db, headers: &HeaderMap, secure: bool) -> sqlx::Result<Option<Principal>> {
     if let Some(token) = bearer(headers) {
         let user = db::sessions::user_for_token(db, &secret::hash(token)).await?;
         return Ok(user.map(|u| Principal::from_user(u, Credential::Token)));
     }
-    match session_cookie(headers) {
+    match session_cookie(headers, secure) {
         Some(cookie) => {
             let user = db::sessions::user_for_session(db, &secret::hash(cookie)).await?;
             Ok(user.map(|u| Principal::from_user(u, Credential::Session)))
@@ -82,7 +83,8 @@ mod tests {
         h.insert(header::AUTHORIZATION, "Bearer  scout_abc ".parse().unwrap());
         h.append(header::COOKIE, "a=1; scout_session=xyz; b=2".parse().unwrap());
         assert_eq!(bearer(&h), Some("scout_abc"));
-        assert_eq!(session_cookie(&h), Some("xyz"));
+        assert_eq!(session_cookie(&h, false), Some("xyz"));
+        assert_eq!(session_cookie(&h, true), None, "over https only the __Host- cookie counts");
         h.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
         assert_eq!(bearer(&h), None);
     }

@@ -45,6 +45,16 @@ pub async fn revoke_all_sessions(db: &Db, user_id: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Revokes every API token of a user (after a password reset).
+pub async fn revoke_all_tokens(db: &Db, user_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct TokenRow {
     pub id: String,

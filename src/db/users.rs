@@ -27,8 +27,11 @@ impl UserRow {
 pub(crate) const COLUMNS: &str =
     "id, email, password_hash, role, workspace_id, disabled_at, created_at, max_runs_in_flight, max_searches_per_day, max_credits_per_month";
 
-pub async fn any_account(db: &Db) -> sqlx::Result<bool> {
-    let found: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE password_hash IS NOT NULL LIMIT 1").fetch_optional(db).await?;
+/// Whether the first admin has claimed the built-in user (setup is done). Accounts made before
+/// that (a member from the CLI) do not close setup.
+pub async fn setup_done(db: &Db) -> sqlx::Result<bool> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE id = 'local' AND password_hash IS NOT NULL").fetch_optional(db).await?;
     Ok(found.is_some())
 }
 

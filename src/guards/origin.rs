@@ -16,7 +16,7 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || principal::bearer(req.headers()).is_some() {
         return next.run(req).await;
     }
-    let has_cookie = principal::session_cookie(req.headers()).is_some();
+    let has_cookie = principal::session_cookie(req.headers(), state.config.auth.secure_cookies).is_some();
     let source = req
         .headers()
         .get(header::ORIGIN)

@@ -19,7 +19,7 @@ pub async fn require_sign_in(State(state): State<AppState>, mut req: Request, ne
         Ok(done) => done,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    let signed_in = match principal::resolve(&state.db, req.headers()).await {
+    let signed_in = match principal::resolve(&state.db, req.headers(), state.config.auth.secure_cookies).await {
         Ok(found) => found,
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
@@ -58,10 +58,13 @@ fn encode(raw: &str) -> String {
 }
 
 /// Where to go after signing in: only a path on this site (`/…`, not `//host` or a URL), so the
-/// login page cannot be used to send people elsewhere.
+/// login page cannot be used to send people elsewhere. Browsers drop tabs and newlines from URLs and
+/// read `\` as `/`, so any control character or backslash is refused outright.
 pub fn safe_next(next: Option<&str>) -> String {
     match next.map(str::trim) {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => n.to_string(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c.is_control() || c == '\\') && n.len() <= 2048 => {
+            n.to_string()
+        }
         _ => "/".into(),
     }
 }
@@ -77,7 +80,7 @@ mod tests {
         assert!(!is_page("/v2") && !is_page("/api"));
         assert_eq!(encode("/campaigns/1?x=a b&y"), "/campaigns/1%3Fx%3Da%20b%26y");
         assert_eq!(safe_next(Some("/campaigns/1")), "/campaigns/1");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", ""] {
+        for bad in ["//evil.example", "https://evil.example", "/\\evil", "", "/\t/evil.example", "/\t\\evil.example", "/a\\b"] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
     }

@@ -1,6 +1,6 @@
 use super::{INPUT, PRIMARY_BUTTON};
 use crate::{
-    server_fns::{error_text, list_tokens, CreateToken, RevokeToken},
+    server_fns::{error_text, list_tokens, qstash_identity, CreateToken, RevokeToken},
     shared::format_timestamp,
 };
 use leptos::prelude::*;
@@ -12,6 +12,7 @@ pub fn SettingsPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+    let qstash = Resource::new(|| (), |_| qstash_identity());
     let created = move || match create.value().get() {
         Some(Ok(token)) => Some(view! {
             <div class="space-y-2 rounded-lg border border-emerald-200 bg-emerald-50 p-3 text-sm text-emerald-900" data-testid="new-token">
@@ -68,6 +69,22 @@ pub fn SettingsPage() -> impl IntoView {
                     })}
                 </Transition>
             </section>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    qstash.await.ok().flatten().map(|q| view! {
+                        <section class="space-y-3 rounded-xl border border-slate-200 bg-white p-5 shadow-sm" data-testid="qstash-identity">
+                            <h2 class="text-base font-semibold">"Embedded QStash server"</h2>
+                            <p class="text-sm text-slate-600">"What other apps (or the QStash SDKs) need to use Scout's built-in QStash server. Keep the token and keys secret."</p>
+                            <dl class="grid gap-2 text-sm sm:grid-cols-[12rem_1fr]">
+                                <dt class="font-medium text-slate-700">"QSTASH_URL"</dt><dd><code class="break-all font-mono text-xs">{q.url}</code></dd>
+                                <dt class="font-medium text-slate-700">"QSTASH_TOKEN"</dt><dd><code class="break-all font-mono text-xs">{q.token}</code></dd>
+                                <dt class="font-medium text-slate-700">"QSTASH_CURRENT_SIGNING_KEY"</dt><dd><code class="break-all font-mono text-xs">{q.current_signing_key}</code></dd>
+                                <dt class="font-medium text-slate-700">"QSTASH_NEXT_SIGNING_KEY"</dt><dd><code class="break-all font-mono text-xs">{q.next_signing_key}</code></dd>
+                            </dl>
+                        </section>
+                    })
+                })}
+            </Transition>
         </div>
     }
 }

@@ -5,7 +5,7 @@ use super::{Owner, Role, UseCaseError};
 use crate::{
     auth::{password, secret, throttle, Credential, Principal},
     db::{self, users::UserRow, Db},
-    shared::{AccountLimits, AccountView, CreatedToken, TokenView},
+    shared::{AccountLimits, AccountView, CreatedToken, QstashIdentityView, TokenView},
     startup::AppState,
 };
 use std::net::IpAddr;
@@ -47,21 +47,33 @@ pub async fn is_set_up(state: &AppState) -> Result<bool, UseCaseError> {
     if state.set_up.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(true);
     }
-    let done = db::users::any_account(&state.db).await?;
+    let done = db::users::setup_done(&state.db).await?;
     state.set_up.store(done, std::sync::atomic::Ordering::Relaxed);
     Ok(done)
 }
 
+/// Whether setup must ask for the code from the log: Scout is reachable from other machines, or
+/// this request came through a proxy or from another machine (`from_network`).
+pub fn setup_code_required(state: &AppState, from_network: bool) -> bool {
+    state.setup_code.is_some() && (state.config.auth.exposed || from_network)
+}
+
 /// Creates the first account, an admin that takes over everything made before accounts existed,
-/// and signs it in. When Scout is reachable from other machines, the setup code from the log is
-/// required too.
-pub async fn setup(state: &AppState, email: &str, password: &str, setup_code: Option<&str>) -> Result<SignedIn, UseCaseError> {
+/// and signs it in. When Scout is reachable from other machines (or the request arrives through a
+/// proxy), the setup code from the log is required too.
+pub async fn setup(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    setup_code: Option<&str>,
+    from_network: bool,
+) -> Result<SignedIn, UseCaseError> {
     if is_set_up(state).await? {
         return Err(UseCaseError::Conflict("Scout is already set up: sign in instead."));
     }
     let email = parse_email(email)?;
     check_password(password)?;
-    if let Some(expected) = state.setup_code.as_deref() {
+    if let Some(expected) = state.setup_code.as_deref().filter(|_| setup_code_required(state, from_network)) {
         let given = setup_code.map(str::trim).unwrap_or_default();
         if !secret::same(&given.to_ascii_uppercase(), expected) {
             return Err(UseCaseError::Invalid("Enter the setup code printed in Scout's log when it started.".into()));
@@ -77,33 +89,46 @@ pub async fn setup(state: &AppState, email: &str, password: &str, setup_code: Op
     start_session(state, user).await
 }
 
-/// Signs in with email and password. Failures are counted per account and per client address;
-/// past the limit every attempt (even a right one) is refused until the window frees up.
+/// Signs in with email and password. Attempts are counted per account and per client address
+/// before the password is checked; past the limit every attempt (even a right one) is refused until
+/// the window frees up.
 pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr) -> Result<SignedIn, UseCaseError> {
-    let email = email.trim().to_lowercase();
+    let wrong = || UseCaseError::Unauthorized("Wrong email or password.");
     let limits = throttle::Throttle { max_failures: state.config.auth.login_max_failures, window: state.config.auth.login_window };
-    let (account_key, client_key) = (throttle::account_key(&email), throttle::client_key(client));
-    if let Some(wait) = limits.blocked(&state.db, &[&account_key, &client_key]).await? {
-        return Err(UseCaseError::TooManyRequests {
-            message: format!("Too many failed sign-ins. Try again in {}.", crate::duration::human_wait(wait)),
-            retry_after_secs: Some(wait),
-        });
-    }
+    let client_key = throttle::client_key(client);
+    // Not an email at all: counted against the address only (no 2 MB "account" keys), not hashed.
+    let Ok(email) = parse_email(email) else {
+        return match limits.begin(&state.db, &[&client_key]).await? {
+            Ok(_) => Err(wrong()),
+            Err(wait) => Err(too_many(wait)),
+        };
+    };
+    let account_key = throttle::account_key(&email);
+    let attempt = match limits.begin(&state.db, &[&account_key, &client_key]).await? {
+        Ok(attempt) => attempt,
+        Err(wait) => return Err(too_many(wait)),
+    };
     let user = db::users::find_by_email(&state.db, &email).await?;
     let ok = password::verify(password, user.as_ref().and_then(|u| u.password_hash.as_deref())).await?;
     match user {
         Some(user) if ok => {
+            attempt.succeeded(&state.db, &account_key).await?;
             if user.disabled_at.is_some() {
                 return Err(UseCaseError::Forbidden("This account is disabled. Ask an admin to enable it."));
             }
-            db::login_failures::clear(&state.db, &account_key).await?;
             start_session(state, user).await
         }
         _ => {
-            limits.failed(&state.db, &[&account_key, &client_key]).await?;
             tracing::info!(%client, "failed sign-in");
-            Err(UseCaseError::Unauthorized("Wrong email or password."))
+            Err(wrong())
         }
+    }
+}
+
+fn too_many(wait: u64) -> UseCaseError {
+    UseCaseError::TooManyRequests {
+        message: format!("Too many failed sign-ins. Try again in {}.", crate::duration::human_wait(wait)),
+        retry_after_secs: Some(wait),
     }
 }
 
@@ -138,8 +163,8 @@ pub async fn create_account(db: &Db, email: &str, password: &str, role: Role) ->
     let email = parse_email(email)?;
     check_password(password)?;
     let hash = password::hash(password).await?;
-    // Before any account exists the first admin claims the built-in user (what `/setup` does).
-    if role == Role::Admin && !db::users::any_account(db).await? && db::users::claim_first_admin(db, &email, &hash).await? {
+    // Before setup the first admin claims the built-in user (what `/setup` does).
+    if role == Role::Admin && !db::users::setup_done(db).await? && db::users::claim_first_admin(db, &email, &hash).await? {
         return db::users::find_by_email(db, &email).await?.ok_or(UseCaseError::NotFound("Account not found."));
     }
     match db::users::insert(db, &email, &hash, role.as_str()).await? {
@@ -210,7 +235,9 @@ pub async fn reset_password(state: &AppState, owner: &Owner, user_id: &str, pass
     if !db::users::set_password(&state.db, user_id, &hash).await? {
         return Err(UseCaseError::NotFound("Account not found."));
     }
+    // A reset is what an admin does after an account leaked: every way in it had ends now.
     db::sessions::revoke_all_sessions(&state.db, user_id).await?;
+    db::sessions::revoke_all_tokens(&state.db, user_id).await?;
     account(state, user_id).await
 }
 
@@ -233,6 +260,21 @@ pub async fn set_disabled(state: &AppState, owner: &Owner, user_id: &str, disabl
 async fn account(state: &AppState, user_id: &str) -> Result<AccountView, UseCaseError> {
     let user = db::users::find(&state.db, user_id).await?.filter(UserRow::is_account).ok_or(UseCaseError::NotFound("Account not found."))?;
     Ok(view(&user))
+}
+
+/// The embedded QStash server's URL, token and current signing keys (admins only); 404 when Scout
+/// uses real QStash (whose console shows them).
+pub async fn qstash_identity(state: &AppState, owner: &Owner) -> Result<QstashIdentityView, UseCaseError> {
+    require_admin(owner)?;
+    if !state.config.dev_qstash.enabled {
+        return Err(UseCaseError::NotFound("Scout uses Upstash QStash: its console shows the token and keys."));
+    }
+    let keys = db::qstash::keys::load(&state.db).await?;
+    let (current, next) = match keys {
+        Some(k) => (k.current, k.next),
+        None => (state.config.qstash.current_signing_key.clone(), state.config.qstash.next_signing_key.clone()),
+    };
+    Ok(QstashIdentityView { url: state.urls.public.clone(), token: state.config.qstash.token.clone(), current_signing_key: current, next_signing_key: next })
 }
 
 pub fn parse_token_name(raw: &str) -> Result<String, UseCaseError> {

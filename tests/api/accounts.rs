@@ -15,6 +15,8 @@ on_both_databases!(
     disabled_accounts_and_password_resets_end_their_sessions,
     only_admins_manage_accounts,
     the_cli_creates_accounts_and_tokens,
+    setup_through_a_proxy_needs_the_code_too,
+    an_exposed_instance_never_runs_on_the_public_qstash_identity,
 );
 
 async fn first_run_setup_claims_the_instance_and_what_it_made(backend: Backend) {
@@ -132,6 +134,17 @@ async fn failed_sign_ins_are_throttled_per_account_and_per_address(backend: Back
         assert_eq!(app.login(&format!("guess{i}@scout.test"), "x").await.status(), 401);
     }
     assert_eq!(app.login(ADMIN_EMAIL, PASSWORD).await.status(), 429);
+    // A 100 KB "email" counts against the address only (it never becomes an account key).
+    assert_eq!(app.login(&"x".repeat(100_000), PASSWORD).await.status(), 429);
+    let db = app.db().await;
+    let (longest,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(MAX(LENGTH(key)), 0) AS BIGINT) FROM login_failures").fetch_one(&db).await.unwrap();
+    assert!(longest < 300, "{longest}");
+    // A burst of parallel guesses is counted before any password is checked: at most 5 get through.
+    let other = spawn_app(backend).await;
+    let burst = futures::future::join_all((0..20).map(|_| other.login(ADMIN_EMAIL, "wrong password"))).await;
+    let checked = burst.iter().filter(|r| r.status() == 401).count();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(burst.iter().filter(|r| r.status() == 429).count(), 20 - checked);
     // X-Forwarded-For is not believed from an untrusted peer, so it cannot dodge the limit.
     let spoofed = app
         .anonymous
@@ -197,6 +210,7 @@ async fn disabled_accounts_and_password_resets_end_their_sessions(backend: Backe
     let reset = app.client.patch(app.url(&path)).json(&json!({"password": "a brand new secret"})).send().await.unwrap();
     assert_eq!(reset.status(), 200);
     assert_eq!(app.anonymous.get(app.url("/api/auth/me")).header("cookie", &cookie).send().await.unwrap().status(), 401);
+    assert_eq!(member.client.get(app.url("/api/auth/me")).send().await.unwrap().status(), 401, "and its API tokens");
     assert_eq!(app.login(&member.email, PASSWORD).await.status(), 401);
     assert_eq!(app.login(&member.email, "a brand new secret").await.status(), 200);
 
@@ -260,4 +274,59 @@ async fn the_cli_creates_accounts_and_tokens(backend: Backend) {
     let me: Value = bearer_client(token).get(app.url("/api/auth/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!((me["email"].as_str(), me["role"].as_str()), (Some("ops@scout.test"), Some("member")));
     assert_eq!(app.login("ops@scout.test", PASSWORD).await.status(), 200);
+}
+
+async fn setup_through_a_proxy_needs_the_code_too(backend: Backend) {
+    use std::io::Write;
+    // Listening on loopback behind a proxy on the same machine: requests arrive from 127.0.0.1 but
+    // carry forwarding headers, so they may come from anywhere.
+    let app = spawn_unset_app(backend, &[]).await;
+    let code = app.setup_code.clone().expect("a setup code is printed while setup is pending");
+    // A member made with the CLI first does not close setup.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
+        .args(["user", "create", "--email", "early@scout.test"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let proxied = |path: &str| app.anonymous.post(app.url(path)).header("x-forwarded-for", "203.0.113.7");
+    let status: Value =
+        app.anonymous.get(app.url("/api/auth/status")).header("x-forwarded-for", "203.0.113.7").send().await.unwrap().json().await.unwrap();
+    assert_eq!((status["setUp"].as_bool(), status["setupCodeRequired"].as_bool()), (Some(false), Some(true)));
+    let refused = proxied("/api/auth/setup").json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let done = proxied("/api/auth/setup").json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": code})).send().await.unwrap();
+    assert_eq!(done.status(), 201);
+}
+
+async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: Backend) {
+    use scout::config::{DEV_CURRENT_SIGNING_KEY, DEV_QSTASH_TOKEN};
+    let mut app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
+    assert_eq!(app.anonymous.get(app.url("/v2/events")).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap().status(), 401);
+    let code = app.setup_code.clone().unwrap();
+    let setup = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": code})).send().await.unwrap();
+    assert_eq!(setup.status(), 201);
+    let token = app.token_for_session(&session_cookie(&setup)).await;
+    app.client = bearer_client(&token);
+    let identity: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
+    let qstash_token = identity["token"].as_str().unwrap().to_string();
+    assert_ne!(qstash_token, DEV_QSTASH_TOKEN);
+    assert_ne!(identity["currentSigningKey"], DEV_CURRENT_SIGNING_KEY);
+    assert_eq!(app.anonymous.get(app.url("/v2/events")).bearer_auth(&qstash_token).send().await.unwrap().status(), 200);
+    // A delivery signed with the public key is refused; the app's own deliveries (signed with its
+    // keys) run a search to the end.
+    let forged = app.deliver_signed("/api/qstash/process-scraping", r#"{"jobId":"x","step":0}"#).await;
+    assert_eq!(forged.status(), 401);
+    let campaign = app.create_campaign("Exposed").await;
+    let job_id = app.start_search(&campaign, &["pilates"], 1000).await;
+    crate::helpers::assert_completed(&app.wait_for_terminal(&job_id, Duration::from_secs(180)).await);
+    // Members do not see it; a restart keeps the same identity.
+    let member = app.add_account("maya@scout.test", "member").await;
+    assert_eq!(member.client.get(app.url("/api/admin/qstash")).send().await.unwrap().status(), 403);
+    app.restart().await;
+    let again: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
+    assert_eq!(again["token"], qstash_token.as_str());
 }

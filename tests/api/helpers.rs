@@ -219,7 +219,9 @@ impl TestApp {
     /// Starts the app again on the same port and database (QStash must still reach the same URL).
     pub async fn restart(&mut self) {
         self.crash();
-        self.settings.insert("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{}", self.port));
+        // The same address: the same host (loopback, or all interfaces) and the port it had.
+        let host = self.settings.get("LEPTOS_SITE_ADDR").and_then(|a| a.rsplit_once(':').map(|(h, _)| h.to_string())).unwrap_or("127.0.0.1".into());
+        self.settings.insert("LEPTOS_SITE_ADDR".into(), format!("{host}:{}", self.port));
         // The port may take a moment to be free again.
         for _ in 0..50 {
             if std::net::TcpListener::bind(("127.0.0.1", self.port)).is_ok() {

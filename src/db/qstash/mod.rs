@@ -6,6 +6,7 @@ pub mod dlq;
 pub mod events;
 pub mod filter;
 pub mod flow_control;
+pub mod identity;
 pub mod keys;
 pub mod queues;
 pub mod schedules;
