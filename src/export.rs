@@ -29,12 +29,27 @@ pub const CSV_HEADER: [&str; 19] = [
 
 /// UTF-8 with a byte-order mark (so Excel reads accents and emoji), a header row, one row per creator.
 pub fn creators_csv(creators: &[CreatorView]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut writer = csv::Writer::from_writer(&mut out);
+    let mut csv = CsvWriter::new()?;
+    for c in creators {
+        csv.push(c)?;
+    }
+    csv.take()
+}
+
+/// Writes the export a row at a time; `take` hands over what is written so far, so a large export
+/// streams out in chunks.
+pub struct CsvWriter(csv::Writer<Vec<u8>>);
+
+impl CsvWriter {
+    /// Starts with the byte-order mark and the header row.
+    pub fn new() -> anyhow::Result<Self> {
+        let mut writer = csv::Writer::from_writer(Vec::from("\u{feff}".as_bytes()));
         writer.write_record(CSV_HEADER)?;
-        for c in creators {
-            writer.write_record([
+        Ok(Self(writer))
+    }
+
+    pub fn push(&mut self, c: &CreatorView) -> anyhow::Result<()> {
+        self.0.write_record([
                 neutralise(&c.handle),
                 neutralise(&c.name),
                 neutralise(&c.profile_url),
@@ -55,10 +70,14 @@ pub fn creators_csv(creators: &[CreatorView]) -> anyhow::Result<Vec<u8>> {
                 neutralise(&c.business_email),
                 neutralise(&c.avatar_url),
             ])?;
-        }
-        writer.flush()?;
+        Ok(())
     }
-    Ok(out)
+
+    /// The bytes written since the last `take`.
+    pub fn take(&mut self) -> anyhow::Result<Vec<u8>> {
+        let done = std::mem::replace(&mut self.0, csv::Writer::from_writer(Vec::new()));
+        done.into_inner().map_err(|e| anyhow::anyhow!("Failed to write the CSV: {}", e.error()))
+    }
 }
 
 /// Cells starting with `= + - @` (or tab / carriage return) are read as formulas by spreadsheets;

@@ -194,7 +194,7 @@ pub async fn my_limits() -> Result<crate::shared::LimitsView, ServerFnError> {
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns() -> Result<Vec<CampaignView>, ServerFnError> {
-    crate::usecases::campaigns::list(&state()?, &owner().await?).await.map_err(user_error)
+    Ok(crate::usecases::campaigns::list(&state()?, &owner().await?, 1).await.map_err(user_error)?.0)
 }
 
 #[server(endpoint = "create_campaign")]

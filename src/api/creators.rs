@@ -50,12 +50,13 @@ async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let csv = creators::export(&state, &owner, &campaign_id, q.job_id.as_deref()).await?;
+    let chunks = futures::stream::unfold(csv.body, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", csv.filename)),
         ],
-        csv.body,
+        axum::body::Body::from_stream(chunks),
     )
         .into_response())
 }

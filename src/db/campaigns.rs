@@ -68,14 +68,17 @@ pub async fn find(db: &Db, workspace: Option<&str>, id: &str) -> sqlx::Result<Op
     Ok(row.map(Into::into))
 }
 
-/// A workspace's campaigns, newest first.
-pub async fn list(db: &Db, workspace_id: &str) -> sqlx::Result<Vec<CampaignView>> {
+/// One page of a workspace's campaigns, newest first, and how many there are in all.
+pub async fn list(db: &Db, workspace_id: &str, limit: u32, offset: u64) -> sqlx::Result<(Vec<CampaignView>, u64)> {
+    let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM campaigns WHERE workspace_id = $1").bind(workspace_id).fetch_one(db).await?;
     let rows: Vec<CampaignRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY created_at DESC, id"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM campaigns WHERE workspace_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"))
             .bind(workspace_id)
+            .bind(i64::from(limit))
+            .bind(offset.min(i64::MAX as u64) as i64)
             .fetch_all(db)
             .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    Ok((rows.into_iter().map(Into::into).collect(), total.max(0) as u64))
 }
 
 /// Derives a campaign's status from its runs: `active` while any runs, otherwise the status of the

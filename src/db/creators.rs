@@ -4,6 +4,7 @@ use super::{new_id, now_ms, Db};
 use crate::providers::Creator;
 use crate::shared::{CreatorPage, CreatorSort, CreatorView, Platform, CREATORS_PER_PAGE};
 use sqlx::AnyConnection;
+use std::sync::LazyLock;
 
 #[derive(sqlx::FromRow)]
 struct CreatorRow {
@@ -217,27 +218,24 @@ pub async fn page_for_job(db: &Db, workspace: Option<&str>, job_id: &str, q: &Pa
     Ok(CreatorPage { creators: rows.into_iter().map(Into::into).collect(), total: total as u32, page, per_page: CREATORS_PER_PAGE })
 }
 
-/// Every creator of a campaign in `workspace` (or of one of its jobs), each creator once, in
-/// discovery order; none when the campaign is not there.
-pub async fn for_export(db: &Db, workspace: Option<&str>, campaign_id: &str, job_id: Option<&str>) -> sqlx::Result<Vec<CreatorView>> {
-    let owned = "campaign_id IN (SELECT id FROM campaigns WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id))";
-    let rows: Vec<CreatorRow> = match job_id {
-        Some(job_id) => {
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} AND job_id = $3 ORDER BY position, id"))
-                .bind(campaign_id)
-                .bind(workspace)
-                .bind(job_id)
-                .fetch_all(db)
-                .await?
-        }
-        None => {
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM creators WHERE {owned} ORDER BY created_at, position, id"))
-                .bind(campaign_id)
-                .bind(workspace)
-                .fetch_all(db)
-                .await?
-        }
+/// The creators of a campaign in `workspace` (`None`: any, for an admin), or of one of its jobs, in
+/// discovery order, as a stream: an export of any size is written as it is read, never held whole.
+/// The same creator may come once per run; `export` keeps the first.
+pub fn for_export<'a>(
+    db: &'a Db,
+    workspace: Option<&'a str>,
+    campaign_id: &'a str,
+    job_id: Option<&'a str>,
+) -> futures::stream::BoxStream<'a, sqlx::Result<CreatorView>> {
+    use futures::StreamExt;
+    static ALL: LazyLock<String> = LazyLock::new(|| format!("SELECT {COLUMNS} FROM creators WHERE {OWNED} ORDER BY created_at, position, id"));
+    static ONE_JOB: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {COLUMNS} FROM creators WHERE {OWNED} AND job_id = $3 ORDER BY position, id"));
+    let query = match job_id {
+        Some(job_id) => sqlx::query_as::<_, CreatorRow>(ONE_JOB.as_str()).bind(campaign_id).bind(workspace).bind(job_id),
+        None => sqlx::query_as::<_, CreatorRow>(ALL.as_str()).bind(campaign_id).bind(workspace),
     };
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows.into_iter().filter(|r| seen.insert((r.platform.clone(), r.external_id.clone()))).map(Into::into).collect())
+    query.fetch(db).map(|row| row.map(CreatorView::from)).boxed()
 }
+
+const OWNED: &str = "campaign_id IN (SELECT id FROM campaigns WHERE id = $1 AND workspace_id = COALESCE($2, workspace_id))";

@@ -216,13 +216,14 @@ pub async fn find_owned(db: &Db, workspace: Option<&str>, id: &str) -> sqlx::Res
         .await
 }
 
-/// A campaign's jobs in `workspace` (`None`: any), newest first.
-pub async fn list_for_campaign(db: &Db, workspace: Option<&str>, campaign_id: &str) -> sqlx::Result<Vec<JobRow>> {
+/// A campaign's newest `limit` jobs in `workspace` (`None`: any), newest first.
+pub async fn list_for_campaign(db: &Db, workspace: Option<&str>, campaign_id: &str, limit: u32) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 AND workspace_id = COALESCE($2, workspace_id) ORDER BY created_at DESC, id"
+        "SELECT {COLUMNS} FROM scraping_jobs WHERE campaign_id = $1 AND workspace_id = COALESCE($2, workspace_id) ORDER BY created_at DESC, id LIMIT $3"
     ))
         .bind(campaign_id)
         .bind(workspace)
+        .bind(i64::from(limit))
         .fetch_all(db)
         .await
 }

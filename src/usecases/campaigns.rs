@@ -14,16 +14,22 @@ pub async fn create(state: &AppState, owner: &Owner, name: &str, description: Op
     Ok(db::campaigns::insert(&state.db, owner.user_id(), owner.workspace_id(), &name, &description).await?)
 }
 
-/// The owner's campaigns, newest first.
-pub async fn list(state: &AppState, owner: &Owner) -> Result<Vec<CampaignView>, UseCaseError> {
-    Ok(db::campaigns::list(&state.db, owner.workspace_id()).await?)
+/// Campaigns per page of the list (`?page=` on the API; the page shows the newest page).
+pub const CAMPAIGNS_PER_PAGE: u32 = 100;
+/// Runs shown with a campaign, newest first.
+pub const RUNS_SHOWN: u32 = 100;
+
+/// One page (from 1) of the owner's campaigns, newest first, and how many there are in all.
+pub async fn list(state: &AppState, owner: &Owner, page: u32) -> Result<(Vec<CampaignView>, u64), UseCaseError> {
+    let offset = u64::from(page.max(1) - 1) * u64::from(CAMPAIGNS_PER_PAGE);
+    Ok(db::campaigns::list(&state.db, owner.workspace_id(), CAMPAIGNS_PER_PAGE, offset).await?)
 }
 
 /// The campaign with its runs of every platform and kind, newest first. An admin may read anyone's
 /// (then `read_only` is set: the page offers no search form).
 pub async fn detail(state: &AppState, owner: &Owner, id: &str) -> Result<CampaignDetail, UseCaseError> {
     let campaign = find(state, owner, id).await?;
-    let jobs = db::jobs::list_for_campaign(&state.db, owner.read_scope(), id).await?.iter().map(|j| j.view()).collect();
+    let jobs = db::jobs::list_for_campaign(&state.db, owner.read_scope(), id, RUNS_SHOWN).await?.iter().map(|j| j.view()).collect();
     let read_only = db::campaigns::find(&state.db, Some(owner.workspace_id()), id).await?.is_none();
     Ok(CampaignDetail { campaign, jobs, read_only })
 }

@@ -3,7 +3,7 @@
 use super::{campaigns, searches, Owner, UseCaseError};
 use crate::{
     db::{self, creators::PageQuery},
-    export::creators_csv,
+    export::CsvWriter,
     shared::{CreatorPage, CreatorSort},
     startup::AppState,
 };
@@ -40,22 +40,63 @@ pub async fn page(state: &AppState, owner: &Owner, job_id: &str, query: &PageQue
 
 pub struct CsvExport {
     pub filename: String,
-    pub body: Vec<u8>,
+    /// The file in chunks, written while the database is read (a failure mid-way ends the stream
+    /// with an error, so the download is visibly incomplete rather than silently short).
+    pub body: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
 }
+
+/// Rows per chunk of a streamed export.
+const ROWS_PER_CHUNK: usize = 500;
 
 /// Every creator of a campaign once per platform (or only those of one of its runs), as CSV.
 pub async fn export(state: &AppState, owner: &Owner, campaign_id: &str, job_id: Option<&str>) -> Result<CsvExport, UseCaseError> {
     let campaign = campaigns::find(state, owner, campaign_id).await?;
-    let job_id = job_id.map(str::trim).filter(|j| !j.is_empty());
-    if let Some(job_id) = job_id {
+    let job_id = job_id.map(str::trim).filter(|j| !j.is_empty()).map(str::to_string);
+    if let Some(job_id) = &job_id {
         match db::jobs::find_owned(&state.db, owner.read_scope(), job_id).await? {
             Some(job) if job.campaign_id == campaign_id => {}
             _ => return Err(UseCaseError::NotFound("Run not found in this campaign.")),
         }
     }
-    let creators = db::creators::for_export(&state.db, owner.read_scope(), campaign_id, job_id).await?;
-    let body = creators_csv(&creators).context("Failed to write the CSV")?;
-    Ok(CsvExport { filename: format!("scout-{}.csv", slug(&campaign.name)), body })
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (db, workspace, campaign_id) = (state.db.clone(), owner.read_scope().map(str::to_string), campaign_id.to_string());
+    tokio::spawn(async move {
+        if let Err(e) = stream_csv(&db, workspace.as_deref(), &campaign_id, job_id.as_deref(), &tx).await {
+            tracing::error!(error = ?e, campaign_id, "CSV export failed part-way");
+            let _ = tx.send(Err(std::io::Error::other("export failed"))).await;
+        }
+    });
+    Ok(CsvExport { filename: format!("scout-{}.csv", slug(&campaign.name)), body: rx })
+}
+
+/// Writes the export into `tx` chunk by chunk; each creator once per platform (its first run).
+async fn stream_csv(
+    db: &db::Db,
+    workspace: Option<&str>,
+    campaign_id: &str,
+    job_id: Option<&str>,
+    tx: &tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    let mut csv = CsvWriter::new()?;
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = db::creators::for_export(db, workspace, campaign_id, job_id);
+    let mut in_chunk = 0;
+    while let Some(creator) = rows.try_next().await.context("Failed to read the creators")? {
+        if !seen.insert((creator.platform, creator.external_id.clone())) {
+            continue;
+        }
+        csv.push(&creator)?;
+        in_chunk += 1;
+        if in_chunk == ROWS_PER_CHUNK {
+            in_chunk = 0;
+            if tx.send(Ok(csv.take()?)).await.is_err() {
+                return Ok(()); // the client went away
+            }
+        }
+    }
+    let _ = tx.send(Ok(csv.take()?)).await;
+    Ok(())
 }
 
 fn slug(name: &str) -> String {

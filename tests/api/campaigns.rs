@@ -8,7 +8,8 @@ use std::time::Duration;
 crate::on_both_databases!(
     campaigns_are_created_and_listed,
     results_sort_filter_and_paginate,
-    another_users_campaigns_and_runs_are_not_found
+    another_users_campaigns_and_runs_are_not_found,
+    the_campaign_list_is_paginated,
 );
 
 async fn campaigns_are_created_and_listed(backend: Backend) {
@@ -115,7 +116,33 @@ async fn another_users_campaigns_and_runs_are_not_found(backend: Backend) {
     let query = scout::db::creators::PageQuery { page: 1, sort: Default::default(), has_email: false };
     assert_eq!(scout::db::creators::page_for_job(&db, own, &job_id, &query).await.unwrap().total, 0);
     assert_eq!(scout::db::creators::page_for_job(&db, Some("elsewhere"), &job_id, &query).await.unwrap().total, 1000);
-    assert!(scout::db::creators::for_export(&db, own, &campaign, None).await.unwrap().is_empty());
-    assert!(scout::db::jobs::list_for_campaign(&db, own, &campaign).await.unwrap().is_empty());
-    assert_eq!(scout::db::creators::for_export(&db, own, &mine, None).await.unwrap().len(), 1000);
+    use futures::TryStreamExt;
+    let exported = |campaign: String| {
+        let db = db.clone();
+        async move { scout::db::creators::for_export(&db, own, &campaign, None).try_collect::<Vec<_>>().await.unwrap() }
+    };
+    assert!(exported(campaign.clone()).await.is_empty());
+    assert!(scout::db::jobs::list_for_campaign(&db, own, &campaign, 100).await.unwrap().is_empty());
+    assert_eq!(exported(mine.clone()).await.len(), 1000);
+}
+
+async fn the_campaign_list_is_paginated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for i in 0..101 {
+        app.create_campaign(&format!("Campaign {i}")).await;
+    }
+    let first = app.get("/api/campaigns").await;
+    assert_eq!(first.headers()["x-total-count"], "101");
+    assert_eq!(first.headers()["link"], "</api/campaigns?page=2>; rel=\"next\"");
+    let first: Vec<Value> = first.json().await.unwrap();
+    assert_eq!(first.len(), 100);
+    assert_eq!(first[0]["name"], "Campaign 100", "newest first");
+    let second = app.get("/api/campaigns?page=2").await;
+    assert!(second.headers().get("link").is_none());
+    let second: Vec<Value> = second.json().await.unwrap();
+    assert_eq!(second.iter().map(|c| c["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Campaign 0"]);
+    for bad in ["0", "-1", "x", "4294967296"] {
+        assert_eq!(app.get(&format!("/api/campaigns?page={bad}")).await.status(), 400, "{bad}");
+    }
+    assert_eq!(app.get("/api/campaigns?page=4294967295").await.json::<Vec<Value>>().await.unwrap().len(), 0);
 }
