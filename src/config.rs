@@ -177,6 +177,9 @@ pub struct JobsConfig {
     /// ends well inside the delivery timeout. With the embedded server it is at most a quarter of
     /// that timeout.
     pub step_budget: Duration,
+    /// Pages in a row that add no new creator after which a search stops with a note
+    /// (`SCOUT_MAX_IDLE_PAGES`, 100).
+    pub max_idle_pages: u32,
 }
 
 impl Config {
@@ -353,13 +356,14 @@ impl Config {
                 Some(_) => parse_or(&get, "SCOUT_PROVIDER_CONCURRENCY", 8)?,
                 None => parse_or(&get, "SCOUT_ENRICH_CONCURRENCY", 8)?,
             },
-            rate_limit_delay: Duration::from_secs(parse_or(&get, "SCOUT_RATE_LIMIT_DELAY_SECS", 30)?),
+            rate_limit_delay: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_RATE_LIMIT_DELAY_SECS", 30)?.min(86_400)),
             step_creators: parse_or(&get, "SCOUT_STEP_CREATORS", 160)?,
             profile_cache: match parse_or::<u64>(&get, "SCOUT_PROFILE_CACHE_HOURS", 24)? {
                 0 => None,
                 hours => Some(Duration::from_secs(hours.min(24 * 365) * 3600)),
             },
             step_budget: Duration::from_secs(parse_or(&get, "SCOUT_STEP_BUDGET_SECS", 20)?),
+            max_idle_pages: parse_or::<u32>(&get, "SCOUT_MAX_IDLE_PAGES", 100)?.max(1),
         };
         if jobs.step_creators == 0 {
             return Err(invalid("SCOUT_STEP_CREATORS", "must be at least 1"));

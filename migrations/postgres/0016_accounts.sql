@@ -73,3 +73,7 @@ CREATE TABLE qstash_identity (
     next_key TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- Provider pages read in a row that added no new creator: past SCOUT_MAX_IDLE_PAGES the search
+-- stops with a note instead of paying for pages forever.
+ALTER TABLE scraping_jobs ADD COLUMN idle_pages BIGINT NOT NULL DEFAULT 0;

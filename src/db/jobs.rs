@@ -28,6 +28,8 @@ pub struct JobRow {
     pub note: Option<String>,
     pub retry_count: i64,
     pub timeout_at: i64,
+    /// Pages read in a row that added no new creator.
+    pub idle_pages: i64,
     /// Until when the job waits on purpose (provider Retry-After, QStash backoff); 0 when it does not.
     pub resume_at: i64,
     /// Why the job waits until `resume_at` (`WaitingReason`), when it does.
@@ -136,7 +138,7 @@ pub struct LaneRow {
 
 const COLUMNS: &str = "id, user_id, workspace_id, campaign_id, platform, search_type, keywords, target_username, target_external_id, target_results, status, step, \
     processed_runs, processed_results, progress, qstash_message_id, last_error, note, retry_count, timeout_at, \
-    resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, processing_step, started_at, completed_at, created_at, updated_at";
+    resume_at, waiting_reason, credits_used, credits_saved, expand_keywords, added_keywords, processing_step, started_at, completed_at, created_at, updated_at, idle_pages";
 
 pub struct NewJob<'a> {
     pub id: &'a str,
@@ -381,6 +383,8 @@ pub struct StepOutcome<'a> {
     pub note: Option<&'a str>,
     /// Why the job ended, when the step ends it as `error`.
     pub error: Option<&'a str>,
+    /// Pages in a row that added no new creator, after this step.
+    pub idle_pages: i64,
 }
 
 pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<'_>) -> sqlx::Result<()> {
@@ -392,7 +396,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
         "UPDATE scraping_jobs SET processed_runs = processed_runs + $1, processed_results = $2,
             progress = CASE WHEN $4 <> 'processing' OR $3 > progress THEN $3 ELSE progress END, status = $4,
             note = $5, completed_at = $6, last_error = $12, updated_at = $7, resume_at = $8, waiting_reason = $10,
-            credits_used = credits_used + $11, credits_saved = credits_saved + $13
+            credits_used = credits_used + $11, credits_saved = credits_saved + $13, idle_pages = $14
          WHERE id = $9",
     )
     .bind(outcome.runs_added)
@@ -408,6 +412,7 @@ pub async fn save_step(conn: &mut AnyConnection, id: &str, outcome: StepOutcome<
     .bind(outcome.credits_added as i64)
     .bind(outcome.error)
     .bind(outcome.credits_saved as i64)
+    .bind(outcome.idle_pages)
     .execute(&mut *conn)
     .await?;
     Ok(())

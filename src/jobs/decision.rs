@@ -80,9 +80,27 @@ pub fn decide(facts: &StepFacts, default_pause: Duration) -> Decision {
     Decision::SaveAll
 }
 
+/// Pages read in a row that added no new creator, after a step that read `pages_read` pages and
+/// saved `new_creators`: any new creator starts the count afresh.
+pub fn idle_pages(before: i64, pages_read: i64, new_creators: i64) -> i64 {
+    if new_creators > 0 {
+        0
+    } else {
+        before.saturating_add(pages_read.max(0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_that_find_nothing_new_add_up() {
+        assert_eq!(idle_pages(0, 3, 0), 3);
+        assert_eq!(idle_pages(98, 4, 0), 102);
+        assert_eq!(idle_pages(98, 4, 1), 0, "one new creator starts over");
+        assert_eq!(idle_pages(i64::MAX, 5, 0), i64::MAX);
+    }
 
     const PAUSE: Duration = Duration::from_secs(30);
 

@@ -6,7 +6,7 @@
 //! I/O around it.
 
 use super::{
-    decision::{decide, Decision, StepFacts},
+    decision::{self, decide, Decision, StepFacts},
     expansion,
     gather::{gather, Budget, PageRead, ProcessingReport, MAX_LANES_PER_STEP},
     lifecycle,
@@ -202,6 +202,7 @@ async fn save(
         db::jobs::set_target_id(&mut tx, &job.id, id).await.context("Failed to record the account's id")?;
     }
     let mut results = db::creators::count_for_job(&mut tx, &job.id).await.context("Failed to count creators")?;
+    let results_before = results;
     for creator in &fetched.creators {
         if results >= job.target_results {
             break;
@@ -263,13 +264,20 @@ async fn save(
             dry = false;
         }
     }
+    // Pages that keep finding only creators already saved cost credits and lead nowhere.
+    let idle_pages = decision::idle_pages(job.idle_pages, pages_read, results - results_before);
+    let idle = !reached && !dry && idle_pages >= i64::from(state.config.jobs.max_idle_pages);
     let status = match ending {
         Some(_) => JobStatus::Error,
-        None if reached || dry => JobStatus::Completed,
+        None if reached || dry || idle => JobStatus::Completed,
         None => JobStatus::Processing,
     };
     let runs = job.processed_runs + pages_read;
     let note = match (dry, added.is_empty()) {
+        _ if idle => Some(format!(
+            "stopped after {idle_pages} pages in a row found no new creators ({results} of {}).",
+            job.target_results
+        )),
         (true, true) if job.kind() == SearchKind::Similar && results == 0 && runs <= 1 => Some(format!(
             "{}'s profile gives nothing to search for (no topics or related accounts).",
             job.view().account_label().unwrap_or_default()
@@ -307,6 +315,7 @@ async fn save(
         status,
         note: note.as_deref(),
         error: ending,
+        idle_pages,
     };
     lifecycle::record_step(&mut tx, &job.id, &job.campaign_id, outcome).await?;
     tx.commit().await.context("Failed to commit the step")?;
