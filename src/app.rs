@@ -4,7 +4,7 @@ use crate::{
     components::header::Header,
     pages::{
         admin_users::AdminUsersPage, campaign::CampaignPage, campaigns::CampaignsPage, login::LoginPage, settings::SettingsPage,
-        setup::SetupPage,
+        setup::SetupPage, signup::SignupPage,
     },
 };
 use leptos::prelude::*;
@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/campaigns/:id") view=CampaignPage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                     <Route path=path!("/admin/users") view=AdminUsersPage/>
                 </Routes>

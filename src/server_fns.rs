@@ -19,12 +19,30 @@ fn state() -> Result<crate::startup::AppState, ServerFnError> {
 /// The signed-in account the page acts for (session cookie or API token), as the JSON API finds it.
 #[cfg(feature = "ssr")]
 async fn principal() -> Result<crate::auth::Principal, ServerFnError> {
-    let state = state()?;
-    match crate::auth::principal::resolve(&state.db, &request_parts()?.headers, state.config.auth.secure_cookies).await {
+    match signed_in_account().await {
         Ok(Some(principal)) => Ok(principal),
-        Ok(None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
-        Err(e) => Err(user_error(e.into())),
+        Ok(None) => {
+            // As the JSON API answers: 401.
+            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+                options.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            }
+            Err(ServerFnError::new("Your session has ended. Sign in again."))
+        }
+        Err(e) => Err(e),
     }
+}
+
+/// The signed-in account, if any, without answering 401 (the header asks while rendering the
+/// sign-in page itself).
+#[cfg(feature = "ssr")]
+async fn signed_in_account() -> Result<Option<crate::auth::Principal>, ServerFnError> {
+    let state = state()?;
+    let parts = request_parts()?;
+    // A page render already resolved it (`guards::pages`).
+    if let Some(principal) = parts.extensions.get::<crate::auth::Principal>() {
+        return Ok(Some(principal.clone()));
+    }
+    crate::auth::principal::resolve(&state.db, &parts.headers, state.config.auth.secure_cookies).await.map_err(|e| user_error(e.into()))
 }
 
 /// The request the server function answers, as Leptos provides it.
@@ -103,7 +121,7 @@ pub async fn setup_info() -> Result<SetupState, ServerFnError> {
 /// The signed-in account, or `None`.
 #[server(endpoint = "current_account")]
 pub async fn current_account() -> Result<Option<SignedInAccount>, ServerFnError> {
-    Ok(principal().await.ok().map(|p| SignedInAccount { email: p.email, is_admin: p.owner.is_admin() }))
+    Ok(signed_in_account().await?.map(|p| SignedInAccount { email: p.email, is_admin: p.owner.is_admin() }))
 }
 
 /// Creates the first account and signs it in; returns where to go next.

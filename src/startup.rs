@@ -59,7 +59,7 @@ pub struct AppState {
     /// Set once the first account exists (then it never goes back).
     pub set_up: Arc<AtomicBool>,
     /// The one-time code `/setup` asks for when Scout is reachable from other machines (printed in
-    /// the log at start); `None` on loopback or once set up.
+    /// the log at start while setup is pending); `None` when Scout started already set up.
     pub setup_code: Arc<Option<String>>,
     /// The `Host` names this server answers to.
     pub allowed_hosts: Arc<AllowedHosts>,

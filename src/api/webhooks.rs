@@ -40,7 +40,11 @@ async fn verified_body(state: &AppState, headers: &HeaderMap, body: Body, url: &
     })?;
     // A valid token is accepted once: a captured delivery replayed within its lifetime would
     // otherwise re-run a failing step's paid calls. QStash's retries are signed afresh.
-    if claims.jti.is_empty() || !db::webhook_tokens::remember(&state.db, &claims.jti, claims.exp.saturating_mul(1000)).await? {
+    if claims.jti.is_empty() {
+        tracing::warn!(url, "refused a webhook delivery whose token has no id");
+        return Err(ApiError::Unauthorized("The Upstash-Signature token has no id (jti).".into()));
+    }
+    if !db::webhook_tokens::remember(&state.db, &claims.jti, claims.exp.saturating_mul(1000)).await? {
         tracing::warn!(jti = %claims.jti, url, "refused a replayed webhook delivery");
         return Err(ApiError::Unauthorized("This delivery was already received (its signature cannot be used twice).".into()));
     }

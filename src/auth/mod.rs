@@ -1,5 +1,5 @@
 //! Accounts: password hashing, the secrets behind sessions and API tokens, who a request acts for,
-//! and sign-in throttling. `usecases::accounts` uses these; `api::auth` serves them.
+//! and sign-in throttling. `usecases::accounts` uses these; `api::accounts` serves them.
 
 pub mod client_ip;
 pub mod cookie;

@@ -61,7 +61,7 @@ pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
 /// rescued by a cookie.
 pub async fn resolve(db: &Db, headers: &HeaderMap, secure: bool) -> sqlx::Result<Option<Principal>> {
     if let Some(token) = bearer(headers) {
-        let user = db::sessions::user_for_token(db, &secret::hash(token)).await?;
+        let user = db::api_tokens::user_for_token(db, &secret::hash(token)).await?;
         return Ok(user.map(|u| Principal::from_user(u, Credential::Token)));
     }
     match session_cookie(headers, secure) {

@@ -1,6 +1,7 @@
 //! The connection pool, migrations and one repository file per table group. One binary serves SQLite
 //! and PostgreSQL through `sqlx::Any`; ids are TEXT, timestamps BIGINT unix ms, JSON TEXT.
 
+pub mod api_tokens;
 pub mod campaigns;
 pub mod creators;
 pub mod jobs;

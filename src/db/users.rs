@@ -27,6 +27,11 @@ impl UserRow {
 pub(crate) const COLUMNS: &str =
     "id, email, password_hash, role, workspace_id, disabled_at, created_at, max_runs_in_flight, max_searches_per_day, max_credits_per_month";
 
+/// `COLUMNS` prefixed with a table alias, for joins.
+pub(crate) fn columns_of(alias: &str) -> String {
+    COLUMNS.split(", ").map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Whether the first admin has claimed the built-in user (setup is done). Accounts made before
 /// that (a member from the CLI) do not close setup.
 pub async fn setup_done(db: &Db) -> sqlx::Result<bool> {

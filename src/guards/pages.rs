@@ -42,7 +42,7 @@ pub async fn require_sign_in(State(state): State<AppState>, mut req: Request, ne
 
 /// Routes Leptos renders as pages (files such as `/favicon.svg` have an extension).
 fn is_page(path: &str) -> bool {
-    const NOT_PAGES: [&str; 6] = ["api", "pkg", "v2", "simulator", "healthz", "readyz"];
+    const NOT_PAGES: [&str; 5] = ["api", "pkg", "v2", "simulator", "healthz"];
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     !NOT_PAGES.contains(&first) && !path.rsplit('/').next().unwrap_or_default().contains('.')
 }

@@ -12,17 +12,25 @@ pub fn AdminUsersPage() -> impl IntoView {
     let reset = ServerAction::<ResetAccountPassword>::new();
     let toggle = ServerAction::<SetAccountDisabled>::new();
     let accounts = Resource::new(move || (add.version().get(), reset.version().get(), toggle.version().get()), |_| list_accounts());
-    let message = move || {
-        for value in [add.value().get().map(|r| r.map(|a| format!("Added {}.", a.email))),
-                      reset.value().get().map(|r| r.map(|a| format!("New password set for {}; they were signed out.", a.email))),
-                      toggle.value().get().map(|r| r.map(|a| format!("{} is now {}.", a.email, if a.disabled { "disabled" } else { "enabled" })))]
-            .into_iter()
-            .flatten()
-        {
-            return Some(value.map_err(|e| error_text(&e)));
+    // The outcome of whichever action finished last.
+    let last = RwSignal::new(None::<Result<String, String>>);
+    Effect::new(move |_| {
+        if let Some(r) = add.value().get() {
+            last.set(Some(r.map(|a| format!("Added {}.", a.email)).map_err(|e| error_text(&e))));
         }
-        None
-    };
+    });
+    Effect::new(move |_| {
+        if let Some(r) = reset.value().get() {
+            last.set(Some(r.map(|a| format!("New password set for {}; they were signed out.", a.email)).map_err(|e| error_text(&e))));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = toggle.value().get() {
+            let text = |a: AccountView| format!("{} is now {}.", a.email, if a.disabled { "disabled" } else { "enabled" });
+            last.set(Some(r.map(text).map_err(|e| error_text(&e))));
+        }
+    });
+    let message = move || last.get();
     view! {
         <div class="mx-auto max-w-4xl space-y-6">
             <h1 class="text-xl font-semibold tracking-tight">"Users"</h1>

@@ -1,5 +1,5 @@
 use super::{reload_to, INPUT, PRIMARY_BUTTON};
-use crate::server_fns::{error_text, SignIn};
+use crate::server_fns::{error_text, setup_info, SignIn};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -9,6 +9,7 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
     let action = ServerAction::<SignIn>::new();
+    let info = Resource::new(|| (), |_| setup_info());
     Effect::new(move |_| {
         if let Some(Ok(target)) = action.value().get() {
             reload_to(&target);
@@ -33,7 +34,16 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
                 {move || error().map(|m| view! { <p role="alert" class="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-700">{m}</p> })}
                 <button type="submit" disabled=move || action.pending().get() class=PRIMARY_BUTTON>"Sign in"</button>
-                <p class="text-xs text-slate-500">"No account? Ask an admin of this Scout to add you."</p>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match info.await {
+                            Ok(info) if info.open_signup => view! {
+                                <p class="text-xs text-slate-500">"No account? " <a href="/signup" class="font-medium text-indigo-700">"Create one"</a></p>
+                            }.into_any(),
+                            _ => view! { <p class="text-xs text-slate-500">"No account? Ask an admin of this Scout to add you."</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
             </ActionForm>
         </div>
     }

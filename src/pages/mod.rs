@@ -4,6 +4,7 @@ pub mod campaigns;
 pub mod login;
 pub mod settings;
 pub mod setup;
+pub mod signup;
 
 /// A full page load of `path`, after signing in or out, so every part of the page (and the server's
 /// sign-in redirect) sees the new session.

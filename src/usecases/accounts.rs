@@ -237,7 +237,7 @@ pub async fn reset_password(state: &AppState, owner: &Owner, user_id: &str, pass
     }
     // A reset is what an admin does after an account leaked: every way in it had ends now.
     db::sessions::revoke_all_sessions(&state.db, user_id).await?;
-    db::sessions::revoke_all_tokens(&state.db, user_id).await?;
+    db::api_tokens::revoke_all_tokens(&state.db, user_id).await?;
     account(state, user_id).await
 }
 
@@ -289,12 +289,12 @@ pub fn parse_token_name(raw: &str) -> Result<String, UseCaseError> {
 pub async fn create_token(db: &Db, owner_user_id: &str, name: &str) -> Result<CreatedToken, UseCaseError> {
     let name = parse_token_name(name)?;
     let token = secret::generate("scout_");
-    let row = db::sessions::insert_token(db, owner_user_id, &name, &secret::hash(&token)).await?;
+    let row = db::api_tokens::insert_token(db, owner_user_id, &name, &secret::hash(&token)).await?;
     Ok(CreatedToken { id: row.id, name: row.name, token })
 }
 
 pub async fn list_tokens(state: &AppState, owner: &Owner) -> Result<Vec<TokenView>, UseCaseError> {
-    Ok(db::sessions::list_tokens(&state.db, owner.user_id())
+    Ok(db::api_tokens::list_tokens(&state.db, owner.user_id())
         .await?
         .into_iter()
         .map(|t| TokenView { id: t.id, name: t.name, created_at: t.created_at, last_used_at: t.last_used_at })
@@ -302,7 +302,7 @@ pub async fn list_tokens(state: &AppState, owner: &Owner) -> Result<Vec<TokenVie
 }
 
 pub async fn revoke_token(state: &AppState, owner: &Owner, id: &str) -> Result<(), UseCaseError> {
-    match db::sessions::revoke_token(&state.db, owner.user_id(), id).await? {
+    match db::api_tokens::revoke_token(&state.db, owner.user_id(), id).await? {
         true => Ok(()),
         false => Err(UseCaseError::NotFound("Token not found.")),
     }

@@ -1,6 +1,6 @@
 //! What Scout does for a user, whoever asks: the JSON API (`api`) and the pages' server functions
 //! (`server_fns`) both call these, so validation, ownership and errors are the same for both. Every
-//! read and write takes the `Owner`; when accounts arrive, only how an `Owner` is obtained changes.
+//! read and write takes the `Owner` (the signed-in account and its workspace; see `auth::principal`).
 
 pub mod accounts;
 pub mod campaigns;

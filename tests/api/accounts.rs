@@ -17,6 +17,7 @@ on_both_databases!(
     the_cli_creates_accounts_and_tokens,
     setup_through_a_proxy_needs_the_code_too,
     an_exposed_instance_never_runs_on_the_public_qstash_identity,
+    over_https_the_session_cookie_is_secure_and_host_only,
 );
 
 async fn first_run_setup_claims_the_instance_and_what_it_made(backend: Backend) {
@@ -329,4 +330,18 @@ async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: B
     app.restart().await;
     let again: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
     assert_eq!(again["token"], qstash_token.as_str());
+}
+
+async fn over_https_the_session_cookie_is_secure_and_host_only(backend: Backend) {
+    let app = spawn_unset_app(backend, &[("PUBLIC_URL", "https://scout.example.com")]).await;
+    let code = app.setup_code.clone().unwrap();
+    let setup = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": code})).send().await.unwrap();
+    assert_eq!(setup.status(), 201);
+    let set_cookie = setup.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(set_cookie.starts_with("__Host-scout_session=") && set_cookie.contains("; Secure") && set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let pair = set_cookie.split(';').next().unwrap().to_string();
+    let me = |cookie: String| app.anonymous.get(app.url("/api/auth/me")).header("cookie", cookie).send();
+    assert_eq!(me(pair.clone()).await.unwrap().status(), 200);
+    // The same secret under the plain name (what a sibling subdomain could set) is not a session.
+    assert_eq!(me(pair.replacen("__Host-", "", 1)).await.unwrap().status(), 401);
 }

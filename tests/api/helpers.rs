@@ -96,7 +96,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// A test app set up as a user would on first run: the admin account exists and `client` acts as it.
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let mut app = spawn_unset_app(backend, overrides).await;
-    let setup = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD})).send().await.unwrap();
+    // The code from the log, which an exposed instance asks for.
+    let body = json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": app.setup_code});
+    let setup = app.anonymous.post(app.url("/api/auth/setup")).json(&body).send().await.unwrap();
     assert_eq!(setup.status(), 201, "setup: {}", setup.text().await.unwrap());
     let cookie = session_cookie(&setup);
     app.token = app.token_for_session(&cookie).await;

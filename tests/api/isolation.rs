@@ -155,9 +155,18 @@ async fn nothing_answers_without_credentials(backend: Backend) {
         assert_eq!(response.status(), 401, "{method} {path}");
         assert!(response.json::<Value>().await.unwrap()["error"].is_string(), "{method} {path}");
     }
-    for name in ["list_campaigns", "get_campaign", "job_status", "list_creators", "list_tokens", "list_accounts"] {
-        let response = app.anonymous.post(app.url(&format!("/api/{name}"))).form(&[("id", id.as_str())]).send().await.unwrap();
-        assert!(!response.status().is_success(), "{name}");
+    let calls: [(&str, Vec<(&str, &str)>); 6] = [
+        ("list_campaigns", vec![]),
+        ("get_campaign", vec![("id", &id)]),
+        ("job_status", vec![("job_id", "x")]),
+        ("list_creators", vec![("job_id", "x"), ("page", "1"), ("sort", "followers_desc"), ("has_email", "false")]),
+        ("list_tokens", vec![]),
+        ("list_accounts", vec![]),
+    ];
+    for (name, form) in calls {
+        let response = app.anonymous.post(app.url(&format!("/api/{name}"))).form(&form).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{name}");
+        assert!(response.text().await.unwrap().contains("Sign in again"), "{name}");
     }
     // What stays open: health, the login routes, assets.
     assert_eq!(app.anonymous.get(app.url("/healthz")).send().await.unwrap().status(), 200);
@@ -243,5 +252,6 @@ async fn every_response_has_security_headers(backend: Backend) {
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(headers["cross-origin-opener-policy"], "same-origin", "{path}");
     }
 }
