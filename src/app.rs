@@ -3,7 +3,7 @@
 use crate::{
     components::header::Header,
     pages::{
-        admin_users::AdminUsersPage, campaign::CampaignPage, campaigns::CampaignsPage, login::LoginPage, settings::SettingsPage,
+        admin_runs::AdminRunsPage, admin_users::AdminUsersPage, campaign::CampaignPage, campaigns::CampaignsPage, login::LoginPage, settings::SettingsPage,
         setup::SetupPage, signup::SignupPage,
     },
 };
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                     <Route path=path!("/admin/users") view=AdminUsersPage/>
+                    <Route path=path!("/admin/runs") view=AdminRunsPage/>
                 </Routes>
             </main>
         </Router>

@@ -205,6 +205,23 @@ pub async fn qstash_identity() -> Result<Option<crate::shared::QstashIdentityVie
     Ok(crate::usecases::accounts::qstash_identity(&state()?, &owner().await?).await.ok())
 }
 
+#[server(endpoint = "all_runs")]
+pub async fn all_runs() -> Result<Vec<crate::shared::AdminRunView>, ServerFnError> {
+    crate::usecases::accounts::all_runs(&state()?, &owner().await?).await.map_err(user_error)
+}
+
+/// Sets a member's own limits from the users page (each box: empty = default, 0 = none).
+#[server(endpoint = "set_account_limits")]
+pub async fn set_account_limits(user_id: String, runs_in_flight: String, searches_per_day: String, credits_per_month: String) -> Result<AccountView, ServerFnError> {
+    use crate::usecases::accounts::{parse_limit, set_limits};
+    let limits = crate::shared::AccountLimits {
+        runs_in_flight: parse_limit(&runs_in_flight).map_err(user_error)?,
+        searches_per_day: parse_limit(&searches_per_day).map_err(user_error)?,
+        credits_per_month: parse_limit(&credits_per_month).map_err(user_error)?,
+    };
+    set_limits(&state()?, &owner().await?, &user_id, &limits).await.map_err(user_error)
+}
+
 #[server(endpoint = "my_limits")]
 pub async fn my_limits() -> Result<crate::shared::LimitsView, ServerFnError> {
     crate::usecases::limits::view(&state()?, &owner().await?).await.map_err(user_error)

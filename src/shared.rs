@@ -710,3 +710,13 @@ pub struct QstashIdentityView {
     pub current_signing_key: String,
     pub next_signing_key: String,
 }
+
+/// A run in the admins' overview of every member's searches (read-only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRunView {
+    #[serde(flatten)]
+    pub job: JobView,
+    pub campaign_name: String,
+    pub owner_email: String,
+}

@@ -88,5 +88,19 @@ test('first run: setup, members, a member\'s search another member cannot see, s
   await expect(page).toHaveURL(/\/login$/);
   await page.goto(campaignUrl);
   await expect(page).toHaveURL(/\/login\?next=/);
+
+  // The admin sees every member's runs and opens Maya's campaign read-only.
+  await signInThroughThePage(page, ADMIN);
+  await expect(page).toHaveURL(campaignUrl);
+  await expect(page.getByTestId('read-only')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'All runs' })).toHaveAttribute('href', '/admin/runs');
+  await page.goto('/admin/runs');
+  await expect(page.getByTestId('all-runs')).toContainText(MEMBER_A.email);
+  await expectAccessible(page);
+  await page.goto('/admin/users');
+  await expect(page.getByTestId('user-list').locator('li')).toHaveCount(3);
+  await page.locator('[data-testid="user-list"] li').filter({ hasText: MEMBER_A.email }).getByLabel('running').fill('1');
+  await page.locator('[data-testid="user-list"] li').filter({ hasText: MEMBER_A.email }).getByRole('button', { name: 'Save limits' }).click();
+  await expect(page.getByRole('status')).toHaveText(`Limits saved for ${MEMBER_A.email}.`);
   expect(consoleErrors).toEqual([]);
 });

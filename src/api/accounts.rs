@@ -8,7 +8,7 @@ use crate::{
         Principal,
     },
     error::{ApiError, ApiJson},
-    shared::{AccountLimits, AccountView, CreatedToken, LimitsView, QstashIdentityView, TokenView},
+    shared::{AccountLimits, AccountView, AdminRunView, CreatedToken, LimitsView, QstashIdentityView, TokenView},
     startup::AppState,
     usecases::{accounts, limits, Owner},
 };
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/tokens/{id}", delete(revoke_token))
         .route("/api/limits", get(my_limits))
         .route("/api/admin/qstash", get(qstash_identity))
+        .route("/api/admin/runs", get(all_runs))
 }
 
 #[derive(Deserialize)]
@@ -156,6 +157,11 @@ async fn update_user(
         user = Some(accounts::set_limits(&state, &owner, &id, limits).await?);
     }
     user.map(Json).ok_or_else(|| ApiError::BadRequest("Send a new password, disabled: true/false, or limits.".into()))
+}
+
+/// Every member's newest runs (admins), read-only.
+async fn all_runs(State(state): State<AppState>, owner: Owner) -> Result<Json<Vec<AdminRunView>>, ApiError> {
+    Ok(Json(accounts::all_runs(&state, &owner).await?))
 }
 
 /// The embedded QStash server's token and keys (admins).

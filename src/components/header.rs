@@ -42,7 +42,10 @@ pub fn Header() -> impl IntoView {
                         {move || Suspend::new(async move {
                             account.await.ok().flatten().map(|me| view! {
                                 <a href="/" class="font-medium text-slate-600 hover:text-slate-900">"Campaigns"</a>
-                                {me.is_admin.then(|| view! { <a href="/admin/users" class="font-medium text-slate-600 hover:text-slate-900">"Users"</a> })}
+                                {me.is_admin.then(|| view! {
+                                    <a href="/admin/runs" class="font-medium text-slate-600 hover:text-slate-900">"All runs"</a>
+                                    <a href="/admin/users" class="font-medium text-slate-600 hover:text-slate-900">"Users"</a>
+                                })}
                                 <a href="/settings" class="font-medium text-slate-600 hover:text-slate-900">"Settings"</a>
                                 <span class="hidden text-slate-500 sm:inline" data-testid="signed-in-as">{me.email}</span>
                                 <ActionForm action=sign_out>

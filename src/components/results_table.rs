@@ -43,7 +43,9 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
             } else if s == asc {
                 " ↑"
             } else {
-                ""
+                // Never empty: an empty dynamic text leaves no node in the server's HTML, and hydrating a
+                // page that was loaded with results would then fail.
+                "\u{a0}"
             }
         }
     };
@@ -83,7 +85,7 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
                             <th class="px-3 py-2 text-right">
                                 <button type="button" data-testid="sort-followers" class="uppercase hover:text-slate-900"
                                     on:click=toggle(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)>
-                                    {audience} {arrow(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)}
+                                    {audience} <span aria-hidden="true">{arrow(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)}</span>
                                 </button>
                             </th>
                             <th class="px-3 py-2">"Bio"</th>
@@ -92,7 +94,7 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
                             <th class="px-3 py-2 text-right">
                                 <button type="button" data-testid="sort-views" class="uppercase hover:text-slate-900"
                                     on:click=toggle(CreatorSort::ViewsDesc, CreatorSort::ViewsAsc)>
-                                    "Views" {arrow(CreatorSort::ViewsDesc, CreatorSort::ViewsAsc)}
+                                    "Views" <span aria-hidden="true">{arrow(CreatorSort::ViewsDesc, CreatorSort::ViewsAsc)}</span>
                                 </button>
                             </th>
                         </tr>

@@ -1,6 +1,6 @@
 use super::{INPUT, PRIMARY_BUTTON};
 use crate::{
-    server_fns::{error_text, list_accounts, AddAccount, ResetAccountPassword, SetAccountDisabled},
+    server_fns::{error_text, list_accounts, AddAccount, ResetAccountPassword, SetAccountDisabled, SetAccountLimits},
     shared::{format_timestamp, AccountView, MIN_PASSWORD_CHARS},
 };
 use leptos::prelude::*;
@@ -11,7 +11,11 @@ pub fn AdminUsersPage() -> impl IntoView {
     let add = ServerAction::<AddAccount>::new();
     let reset = ServerAction::<ResetAccountPassword>::new();
     let toggle = ServerAction::<SetAccountDisabled>::new();
-    let accounts = Resource::new(move || (add.version().get(), reset.version().get(), toggle.version().get()), |_| list_accounts());
+    let limits = ServerAction::<SetAccountLimits>::new();
+    let accounts = Resource::new(
+        move || (add.version().get(), reset.version().get(), toggle.version().get(), limits.version().get()),
+        |_| list_accounts(),
+    );
     // The outcome of whichever action finished last.
     let last = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| {
@@ -28,6 +32,11 @@ pub fn AdminUsersPage() -> impl IntoView {
         if let Some(r) = toggle.value().get() {
             let text = |a: AccountView| format!("{} is now {}.", a.email, if a.disabled { "disabled" } else { "enabled" });
             last.set(Some(r.map(text).map_err(|e| error_text(&e))));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(r) = limits.value().get() {
+            last.set(Some(r.map(|a| format!("Limits saved for {}.", a.email)).map_err(|e| error_text(&e))));
         }
     });
     let message = move || last.get();
@@ -61,7 +70,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                     match accounts.await {
                         Ok(list) => view! {
                             <ul class="divide-y divide-slate-100 rounded-xl border border-slate-200 bg-white shadow-sm" data-testid="user-list">
-                                {list.into_iter().map(|a| view! { <UserRow account=a reset toggle/> }).collect_view()}
+                                {list.into_iter().map(|a| view! { <UserRow account=a reset toggle limits/> }).collect_view()}
                             </ul>
                         }.into_any(),
                         Err(e) => view! { <p role="alert" class="text-sm text-rose-700">{error_text(&e)}</p> }.into_any(),
@@ -73,7 +82,25 @@ pub fn AdminUsersPage() -> impl IntoView {
 }
 
 #[component]
-fn UserRow(account: AccountView, reset: ServerAction<ResetAccountPassword>, toggle: ServerAction<SetAccountDisabled>) -> impl IntoView {
+fn UserRow(
+    account: AccountView,
+    reset: ServerAction<ResetAccountPassword>,
+    toggle: ServerAction<SetAccountDisabled>,
+    limits: ServerAction<SetAccountLimits>,
+) -> impl IntoView {
+    let shown = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let runs = RwSignal::new(shown(account.limits.runs_in_flight));
+    let per_day = RwSignal::new(shown(account.limits.searches_per_day));
+    let credits = RwSignal::new(shown(account.limits.credits_per_month));
+    let id3 = account.id.clone();
+    let limit_box = move |label: &'static str, id: String, value: RwSignal<String>| view! {
+        <label class="flex items-center gap-1 text-xs text-slate-600">
+            {label}
+            <input id=id type="text" inputmode="numeric" placeholder="default"
+                class="w-20 rounded-lg border border-slate-300 px-2 py-1 text-xs shadow-sm"
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        </label>
+    };
     let password = RwSignal::new(String::new());
     let (id, id2) = (account.id.clone(), account.id.clone());
     let disabled = account.disabled;
@@ -96,6 +123,21 @@ fn UserRow(account: AccountView, reset: ServerAction<ResetAccountPassword>, togg
                 <button type="button" class="rounded-lg border border-slate-300 px-3 py-1 text-xs font-medium text-rose-700 hover:bg-rose-50"
                     on:click=move |_| { toggle.dispatch(SetAccountDisabled { user_id: id2.clone(), disabled: !disabled }); }>
                     {if disabled { "Enable" } else { "Disable" }}
+                </button>
+            </div>
+            <div class="flex w-full flex-wrap items-center gap-3" data-testid="user-limits">
+                <span class="text-xs font-medium text-slate-700">"Limits (empty = default, 0 = none):"</span>
+                {limit_box("running", format!("runs-{}", account.id), runs)}
+                {limit_box("per day", format!("day-{}", account.id), per_day)}
+                {limit_box("credits / month", format!("credits-{}", account.id), credits)}
+                <button type="button" class="rounded-lg border border-slate-300 px-3 py-1 text-xs font-medium text-slate-800 hover:bg-slate-50"
+                    on:click=move |_| { limits.dispatch(SetAccountLimits {
+                        user_id: id3.clone(),
+                        runs_in_flight: runs.get_untracked(),
+                        searches_per_day: per_day.get_untracked(),
+                        credits_per_month: credits.get_untracked(),
+                    }); }>
+                    "Save limits"
                 </button>
             </div>
         </li>

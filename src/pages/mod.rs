@@ -1,3 +1,4 @@
+pub mod admin_runs;
 pub mod admin_users;
 pub mod campaign;
 pub mod campaigns;

@@ -5,7 +5,7 @@ use super::{Owner, Role, UseCaseError};
 use crate::{
     auth::{password, secret, throttle, Credential, Principal},
     db::{self, users::UserRow, Db},
-    shared::{AccountLimits, AccountView, CreatedToken, QstashIdentityView, TokenView},
+    shared::{AccountLimits, AccountView, AdminRunView, CreatedToken, QstashIdentityView, TokenView},
     startup::AppState,
 };
 use std::net::IpAddr;
@@ -275,6 +275,28 @@ pub async fn qstash_identity(state: &AppState, owner: &Owner) -> Result<QstashId
         None => (state.config.qstash.current_signing_key.clone(), state.config.qstash.next_signing_key.clone()),
     };
     Ok(QstashIdentityView { url: state.urls.public.clone(), token: state.config.qstash.token.clone(), current_signing_key: current, next_signing_key: next })
+}
+
+/// Runs shown in the admins' overview.
+pub const ADMIN_RUNS_SHOWN: u32 = 200;
+
+/// The newest runs of every member (admins only), to open read-only.
+pub async fn all_runs(state: &AppState, owner: &Owner) -> Result<Vec<AdminRunView>, UseCaseError> {
+    require_admin(owner)?;
+    Ok(db::jobs::recent_everywhere(&state.db, ADMIN_RUNS_SHOWN)
+        .await?
+        .into_iter()
+        .map(|(job, campaign_name, owner_email)| AdminRunView { job: job.view(), campaign_name, owner_email })
+        .collect())
+}
+
+/// Parses the users page's limit boxes: empty = the instance default, a whole number of 0 (no
+/// limit) or more otherwise.
+pub fn parse_limit(raw: &str) -> Result<Option<i64>, UseCaseError> {
+    match raw.trim() {
+        "" => Ok(None),
+        n => n.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or_else(|| UseCaseError::Invalid("Limits are whole numbers of 0 (no limit) or more.".into())),
+    }
 }
 
 pub fn parse_token_name(raw: &str) -> Result<String, UseCaseError> {

@@ -125,6 +125,11 @@ async fn admins_read_everyone_but_change_only_their_own(backend: Backend) {
     assert!(cancel.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("view it but not change it"));
     let start = app.post_json("/api/scraping/tiktok", &json!({"campaignId": campaign_id, "keywords": ["yoga"], "targetResults": 1000})).await;
     assert_eq!(start.status(), 403);
+    // The admins' overview lists every member's runs; members may not see it.
+    let runs: Value = app.get("/api/admin/runs").await.json().await.unwrap();
+    assert_eq!(runs[0]["id"], job_id.as_str());
+    assert_eq!((runs[0]["ownerEmail"].as_str(), runs[0]["campaignName"].as_str()), (Some("maya@scout.test"), Some("Maya's launch")));
+    assert_eq!(maya.client.get(app.url("/api/admin/runs")).send().await.unwrap().status(), 403);
     // The admin's own list holds only its own campaigns.
     let listed: Value = app.get("/api/campaigns").await.json().await.unwrap();
     assert_eq!(listed, json!([]));
