@@ -489,21 +489,24 @@ pub async fn usage(conn: &mut AnyConnection, user_id: &str, day_start: i64, mont
     Ok(Usage { in_flight: in_flight.max(0) as u64, searches_today: today.max(0) as u64, credits_this_month: credits.max(0) as u64 })
 }
 
-/// The newest runs of every workspace, with their campaign's name and their owner's email, for the
-/// admins' overview.
-pub async fn recent_everywhere(db: &Db, limit: u32) -> sqlx::Result<Vec<(JobRow, String, String)>> {
-    let rows: Vec<JobRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM scraping_jobs ORDER BY created_at DESC, id LIMIT $1")).bind(i64::from(limit)).fetch_all(db).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for job in rows {
-        let (campaign, email): (String, String) = sqlx::query_as(
-            "SELECT COALESCE((SELECT name FROM campaigns WHERE id = $1), ''), COALESCE((SELECT email FROM users WHERE id = $2), '')",
-        )
-        .bind(&job.campaign_id)
-        .bind(&job.user_id)
-        .fetch_one(db)
-        .await?;
-        out.push((job, campaign, email));
-    }
-    Ok(out)
+/// A run with its campaign's name and its owner's email, for the admins' overview.
+#[derive(sqlx::FromRow)]
+pub struct RunEverywhere {
+    #[sqlx(flatten)]
+    pub job: JobRow,
+    pub campaign_name: String,
+    pub owner_email: String,
+}
+
+/// The newest runs of every workspace, in one query.
+pub async fn recent_everywhere(db: &Db, limit: u32) -> sqlx::Result<Vec<RunEverywhere>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS},
+            COALESCE((SELECT name FROM campaigns WHERE campaigns.id = scraping_jobs.campaign_id), '') AS campaign_name,
+            COALESCE((SELECT email FROM users WHERE users.id = scraping_jobs.user_id), '') AS owner_email
+         FROM scraping_jobs ORDER BY created_at DESC, id LIMIT $1"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(db)
+    .await
 }

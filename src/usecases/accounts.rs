@@ -286,7 +286,7 @@ pub async fn all_runs(state: &AppState, owner: &Owner) -> Result<Vec<AdminRunVie
     Ok(db::jobs::recent_everywhere(&state.db, ADMIN_RUNS_SHOWN)
         .await?
         .into_iter()
-        .map(|(job, campaign_name, owner_email)| AdminRunView { job: job.view(), campaign_name, owner_email })
+        .map(|run| AdminRunView { job: run.job.view(), campaign_name: run.campaign_name, owner_email: run.owner_email })
         .collect())
 }
 
