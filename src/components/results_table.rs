@@ -35,20 +35,6 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
             page.set(1);
         }
     };
-    let arrow = move |desc: CreatorSort, asc: CreatorSort| {
-        move || {
-            let s = sort.get();
-            if s == desc {
-                " ↓"
-            } else if s == asc {
-                " ↑"
-            } else {
-                // Never empty: an empty dynamic text leaves no node in the server's HTML, and hydrating a
-                // page that was loaded with results would then fail.
-                "\u{a0}"
-            }
-        }
-    };
 
     view! {
         <section class="space-y-3" data-testid="results">
@@ -85,7 +71,7 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
                             <th class="px-3 py-2 text-right">
                                 <button type="button" data-testid="sort-followers" class="uppercase hover:text-slate-900"
                                     on:click=toggle(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)>
-                                    {audience} <span aria-hidden="true">{arrow(CreatorSort::FollowersDesc, CreatorSort::FollowersAsc)}</span>
+                                    {audience} <span aria-hidden="true" class=("hidden", move || sort.get() != CreatorSort::FollowersDesc)>" ↓"</span><span aria-hidden="true" class=("hidden", move || sort.get() != CreatorSort::FollowersAsc)>" ↑"</span>
                                 </button>
                             </th>
                             <th class="px-3 py-2">"Bio"</th>
@@ -94,7 +80,7 @@ pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> 
                             <th class="px-3 py-2 text-right">
                                 <button type="button" data-testid="sort-views" class="uppercase hover:text-slate-900"
                                     on:click=toggle(CreatorSort::ViewsDesc, CreatorSort::ViewsAsc)>
-                                    "Views" <span aria-hidden="true">{arrow(CreatorSort::ViewsDesc, CreatorSort::ViewsAsc)}</span>
+                                    "Views" <span aria-hidden="true" class=("hidden", move || sort.get() != CreatorSort::ViewsDesc)>" ↓"</span><span aria-hidden="true" class=("hidden", move || sort.get() != CreatorSort::ViewsAsc)>" ↑"</span>
                                 </button>
                             </th>
                         </tr>
