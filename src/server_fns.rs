@@ -102,6 +102,14 @@ fn user_error(e: crate::usecases::UseCaseError) -> ServerFnError {
     if let crate::error::ApiError::Unexpected(inner) = &e {
         tracing::error!(error = ?inner, "server function failed");
     }
+    // The JSON API's status (a wrong password is a 401, not a 500). A plain form post (no script
+    // yet) keeps the redirect back to its page that Leptos answers it with.
+    let form_post = request_parts().ok().and_then(|p| p.headers.get(axum::http::header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")));
+    if form_post != Some(true) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            options.set_status(e.status());
+        }
+    }
     ServerFnError::new(e.public_message())
 }
 

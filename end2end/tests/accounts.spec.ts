@@ -19,7 +19,12 @@ async function signInThroughThePage(page: Page, who: { email: string; password: 
 // Runs first (files run in name order, one worker): the instance is new.
 test('first run: setup, members, a member\'s search another member cannot see, sign out', async ({ page, browser }) => {
   const consoleErrors: string[] = [];
-  page.on('pageerror', (err) => consoleErrors.push(err.message));
+  // A wasm panic shows as "unreachable"; the messages before it (hydration errors, the panic hook's)
+  // say where it was.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /panicked|hydration/i.test(msg.text())) consoleErrors.push(`${page.url()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`${page.url()}: ${err.message}`));
   const status = await (await page.request.get('/api/auth/status')).json();
   expect(status.setUp, 'accounts.spec.ts must run on a new instance').toBe(false);
 

@@ -1,5 +1,5 @@
 use crate::{
-    components::{progress_bar::ProgressBar, results_table::ResultsTable},
+    components::{progress_bar::ProgressBar, results_table::{CreatorsQuery, ResultsTable}},
     server_fns::{error_text, job_status, CancelSearch},
     shared::JobStatus,
 };
@@ -24,6 +24,8 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
         let job_id = job_id.clone();
         move |_| job_status(job_id.clone())
     });
+    let finished = Memo::new(move |_| matches!(status.get(), Some(Ok(job)) if job.status.is_terminal()));
+    let creators = CreatorsQuery::new(job_id.clone(), finished);
     // Runs in the browser only: schedule the next poll after each answer until the job is terminal.
     Effect::new(move |previous: Option<bool>| {
         let live = match status.get() {
@@ -81,7 +83,7 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
                     let campaign_id = campaign_id.clone();
                     Suspend::new(async move {
                         let job = status.await.ok().filter(|job| job.status == JobStatus::Completed || job.processed_results > 0 && job.status.is_terminal());
-                        job.map(|job| view! { <ResultsTable job_id campaign_id platform=job.platform/> })
+                        job.map(|job| view! { <ResultsTable job_id campaign_id platform=job.platform query=creators/> })
                     })
                 }}
             </Transition>

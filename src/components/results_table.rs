@@ -1,25 +1,45 @@
 use crate::{
     server_fns::{error_text, list_creators},
-    shared::{avatar_src, format_count, initials, safe_url, CreatorSort, CreatorView, Platform},
+    shared::{avatar_src, format_count, initials, safe_url, CreatorPage, CreatorSort, CreatorView, Platform},
 };
 use leptos::prelude::*;
 
+/// What the results table shows (page, sort, filter) and the page it read. The job panel makes it
+/// when it is made, outside any Suspense: a resource created inside a `Suspend` on the server can
+/// be created again there when the data it waits on arrives, so the browser, which creates it once,
+/// would hydrate against another resource's data (the "expected a marker node" panic).
+#[derive(Clone, Copy)]
+pub struct CreatorsQuery {
+    page: RwSignal<u32>,
+    sort: RwSignal<CreatorSort>,
+    has_email: RwSignal<bool>,
+    data: Resource<Result<CreatorPage, ServerFnError>>,
+}
+
+impl CreatorsQuery {
+    /// Reads `job_id`'s creators, and again whenever `finished` changes (the run ended meanwhile).
+    pub fn new(job_id: String, finished: Memo<bool>) -> Self {
+        let page = RwSignal::new(1u32);
+        let sort = RwSignal::new(CreatorSort::FollowersDesc);
+        let has_email = RwSignal::new(false);
+        let data = Resource::new(
+            move || (page.get(), sort.get(), has_email.get(), finished.get()),
+            move |(p, s, e, _)| list_creators(job_id.clone(), p, s.as_str().to_string(), e),
+        );
+        CreatorsQuery { page, sort, has_email, data }
+    }
+}
+
 /// A job's creators: sortable by followers and views, "has email" filter, 50 per page, CSV export.
 #[component]
-pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform) -> impl IntoView {
+pub fn ResultsTable(job_id: String, campaign_id: String, platform: Platform, query: CreatorsQuery) -> impl IntoView {
     // "Followers", or "Subscribers" on YouTube.
     let audience = {
         let label = platform.audience_label();
         format!("{}{}", label[..1].to_uppercase(), &label[1..])
     };
     let export_href = format!("/api/campaigns/{campaign_id}/export.csv?jobId={job_id}");
-    let page = RwSignal::new(1u32);
-    let sort = RwSignal::new(CreatorSort::FollowersDesc);
-    let has_email = RwSignal::new(false);
-    let data = Resource::new(
-        move || (page.get(), sort.get(), has_email.get()),
-        move |(p, s, e)| list_creators(job_id.clone(), p, s.as_str().to_string(), e),
-    );
+    let CreatorsQuery { page, sort, has_email, data } = query;
     // What the pagination bar shows, kept from the last answer while the next page loads.
     let total = RwSignal::new(None::<u32>);
     let last_page = RwSignal::new(1u32);
