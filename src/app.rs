@@ -15,6 +15,13 @@ use leptos_router::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's CSP names this response's nonce, which Leptos puts on each inline script it writes.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(csp) = axum::http::HeaderValue::from_str(&crate::guards::page_csp(&nonce.to_string())) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -8,4 +8,4 @@ pub mod principal;
 pub mod secret;
 pub mod throttle;
 
-pub use principal::{Credential, Principal};
+pub use principal::Principal;

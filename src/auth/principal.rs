@@ -8,28 +8,17 @@ use crate::{
 };
 use axum::http::{header, HeaderMap};
 
-
-/// How the request proved who it is. A token is no ambient credential (a browser never adds it
-/// by itself), so token requests need no origin check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credential {
-    Session,
-    Token,
-}
-
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub owner: Owner,
     pub email: String,
-    pub credential: Credential,
 }
 
 impl Principal {
-    pub fn from_user(user: UserRow, credential: Credential) -> Self {
+    pub fn from_user(user: UserRow) -> Self {
         Principal {
             owner: Owner::new(user.id, user.workspace_id, Role::parse(&user.role)),
             email: user.email,
-            credential,
         }
     }
 }
@@ -62,12 +51,12 @@ pub fn session_cookie(headers: &HeaderMap, secure: bool) -> Option<&str> {
 pub async fn resolve(db: &Db, headers: &HeaderMap, secure: bool) -> sqlx::Result<Option<Principal>> {
     if let Some(token) = bearer(headers) {
         let user = db::api_tokens::user_for_token(db, &secret::hash(token)).await?;
-        return Ok(user.map(|u| Principal::from_user(u, Credential::Token)));
+        return Ok(user.map(|u| Principal::from_user(u)));
     }
     match session_cookie(headers, secure) {
         Some(cookie) => {
             let user = db::sessions::user_for_session(db, &secret::hash(cookie)).await?;
-            Ok(user.map(|u| Principal::from_user(u, Credential::Session)))
+            Ok(user.map(|u| Principal::from_user(u)))
         }
         None => Ok(None),
     }

@@ -1,6 +1,8 @@
-//! Security headers on every response. Leptos hydrates with inline module scripts and streams
-//! resources as inline scripts, so scripts allow 'unsafe-inline' (everything scraped is escaped when
-//! rendered; nonces are the next step). Images may come from https hosts (creator avatars), never http.
+//! Security headers on every response. Pages allow only the inline scripts carrying their
+//! response's nonce (Leptos puts it on its hydration and streaming scripts): `page_csp`, set by the
+//! HTML shell. Every other response gets `CSP`, which allows no inline script at all. Styles allow
+//! 'unsafe-inline' because the progress bar's width is a style attribute. Images may come from https
+//! hosts (creator avatars), never http.
 
 use axum::{
     extract::Request,
@@ -9,9 +11,14 @@ use axum::{
     response::Response,
 };
 
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' https: data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; \
     frame-ancestors 'none'";
+
+/// The policy of one page, whose inline scripts carry `nonce`.
+pub fn page_csp(nonce: &str) -> String {
+    CSP.replacen("script-src 'self'", &format!("script-src 'self' 'nonce-{nonce}'"), 1)
+}
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
@@ -27,4 +34,17 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_allows_only_its_own_inline_scripts() {
+        let csp = page_csp("abc123");
+        assert!(csp.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval';"), "{csp}");
+        assert!(!csp.contains("'unsafe-inline' 'wasm") && !CSP.contains("nonce"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+    }
 }

@@ -7,6 +7,7 @@ mod hosts;
 mod origin;
 mod pages;
 
+pub use headers::page_csp;
 pub use hosts::AllowedHosts;
 pub use pages::safe_next;
 

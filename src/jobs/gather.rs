@@ -3,9 +3,11 @@
 //! calls of this job in flight (never more) while there is work: a lane asks for its next page while
 //! the creators of its previous pages are being looked up. Paging stops once the step has `batch` new
 //! creators (or the job what it still needs), its time budget is spent, or the provider refuses; the
-//! lookups already queued are then finished, except that none start after a 429 or a refusal, nor
-//! after twice the time budget (those creators are left for a later step). Nothing is written here:
-//! the step decides what to keep (`decision`) and commits it.
+//! lookups already queued are then finished, except that none start after a 429 or a refusal. At
+//! twice the time budget (the hard stop) the step ends whatever is in flight: queued lookups are left
+//! for a later step and lookups still running count as failed, so a step always ends well inside its
+//! delivery's timeout with what it has. Nothing is written here: the step decides what to keep
+//! (`decision`) and commits it.
 
 use crate::{
     db::{self, jobs::LaneRow},
@@ -18,7 +20,7 @@ use crate::{
 use anyhow::Context;
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     time::{Duration, Instant},
 };
 
@@ -32,7 +34,7 @@ pub struct Budget {
     pub concurrency: usize,
     /// New creators after which paging stops (the job's remaining need caps it further).
     pub batch: usize,
-    /// Time after which paging stops; queued lookups still finish.
+    /// Time after which paging stops; queued lookups still finish until twice this (the hard stop).
     pub time: Duration,
     /// Profiles bought by any run at or after this moment (unix ms) are reused; None = never.
     pub cached_since: Option<i64>,
@@ -138,8 +140,11 @@ pub async fn gather(
     let mut stop_paging = false;
     let mut stop_lookups = false;
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
-    // Lookups stop starting at twice the budget, and stop retrying at three times it.
-    let retry_until = started + budget.time * 3;
+    // Nothing runs past the hard stop: lookups neither retry nor start after it, and the ones still
+    // running are abandoned (their creators kept as found, as for a lookup that kept failing).
+    let hard_stop = started + budget.time * 2;
+    let retry_until = hard_stop;
+    let mut looking_up: HashMap<usize, (Origin, Creator)> = HashMap::new();
     let mut status_checked = Instant::now();
     let mut processing_reported: Option<Instant> = None;
 
@@ -188,16 +193,29 @@ pub async fn gather(
                 );
             }
         }
-        if !stop_lookups && started.elapsed() >= budget.time * 2 {
+        if !stop_lookups && Instant::now() >= hard_stop {
             stop_lookups = true;
             out.unsent.extend(queue.drain(..).map(|(_, origin, creator)| (creator, origin)));
         }
         while !stop_lookups && in_flight.len() < slots {
             let Some((order, origin, creator)) = queue.pop_front() else { break };
             out.lookups += 1;
+            looking_up.insert(order, (origin, creator.clone()));
             in_flight.push(async move { Event::Lookup { order, origin, lookup: look_up(providers, creator, retry_until).await } }.boxed());
         }
-        let Some(event) = in_flight.next().await else { break };
+        let event = match tokio::time::timeout_at(hard_stop.into(), in_flight.next()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => break,
+            Err(_) => {
+                // Pages still in flight are dropped unread (their lanes' cursors have not moved).
+                tracing::info!(abandoned = looking_up.len(), unsent = queue.len(), "step reached its hard stop");
+                out.unsent.extend(queue.drain(..).map(|(_, origin, creator)| (creator, origin)));
+                for (order, (origin, creator)) in looking_up.drain() {
+                    failed.push((order, creator, origin, ProviderError::Unavailable("the profile lookup outlasted the step's time budget".into())));
+                }
+                break;
+            }
+        };
         match event {
             Event::Page { lane, result } => {
                 lanes[lane].busy = false;
@@ -279,19 +297,22 @@ pub async fn gather(
                     }
                 }
             }
-            Event::Lookup { order, origin, lookup } => match lookup {
-                Lookup::Done { creator, credits } => {
-                    out.credits += credits;
-                    ready.push((order, creator, origin));
-                }
-                Lookup::Failed { creator, error } => {
-                    if error.halts_calls() {
-                        stop_paging = true;
-                        stop_lookups = true;
+            Event::Lookup { order, origin, lookup } => {
+                looking_up.remove(&order);
+                match lookup {
+                    Lookup::Done { creator, credits } => {
+                        out.credits += credits;
+                        ready.push((order, creator, origin));
                     }
-                    failed.push((order, creator, origin, error));
+                    Lookup::Failed { creator, error } => {
+                        if error.halts_calls() {
+                            stop_paging = true;
+                            stop_lookups = true;
+                        }
+                        failed.push((order, creator, origin, error));
+                    }
                 }
-            },
+            }
         }
     }
     // Lookups never sent because the provider said stop: revisited by a later step.

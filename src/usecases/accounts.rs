@@ -3,7 +3,7 @@
 
 use super::{Owner, Role, UseCaseError};
 use crate::{
-    auth::{password, secret, throttle, Credential, Principal},
+    auth::{password, secret, throttle, Principal},
     db::{self, users::UserRow, Db},
     shared::{AccountLimits, AccountView, AdminRunView, CreatedToken, QstashIdentityView, TokenView},
     startup::AppState,
@@ -155,7 +155,7 @@ async fn start_session(state: &AppState, user: UserRow) -> Result<SignedIn, UseC
     let session_secret = secret::generate("");
     let expires_at = db::now_ms() + state.config.auth.session_ttl.as_millis() as i64;
     db::sessions::insert_session(&state.db, &secret::hash(&session_secret), &user.id, expires_at).await?;
-    Ok(SignedIn { principal: Principal::from_user(user, Credential::Session), session_secret })
+    Ok(SignedIn { principal: Principal::from_user(user), session_secret })
 }
 
 /// Creates an account (admins, the CLI and open sign-up).

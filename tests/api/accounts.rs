@@ -90,6 +90,17 @@ async fn sign_in_sessions_and_sign_out(backend: Backend) {
     assert_eq!(wrong.status(), 401);
     assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "Wrong email or password.");
     assert_eq!(app.login("nobody@scout.test", PASSWORD).await.status(), 401, "unknown emails look the same");
+    // The sign-in page's server function answers as the JSON API does: a user error, not a 500.
+    let page_sign_in = app
+        .anonymous
+        .post(app.url("/api/sign_in"))
+        .header("origin", &app.address)
+        .form(&[("email", ADMIN_EMAIL), ("password", "wrong password"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page_sign_in.status(), 401);
+    assert!(page_sign_in.text().await.unwrap().contains("Wrong email or password."));
     let login = app.login(&ADMIN_EMAIL.to_uppercase(), PASSWORD).await;
     assert_eq!(login.status(), 200, "emails are case-insensitive");
     let cookie = session_cookie(&login);

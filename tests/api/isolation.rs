@@ -88,7 +88,7 @@ async fn members_get_404_for_each_others_work_by_every_door(backend: Backend) {
     for (name, form) in &calls {
         let mine = server_fn(&app, &maya.cookie, name, form).await;
         let theirs = server_fn(&app, &bo.cookie, name, form).await;
-        assert!(!theirs.status().is_success(), "{name}: {}", theirs.status());
+        assert_eq!(theirs.status(), 404, "{name}: as the JSON API answers");
         let text = theirs.text().await.unwrap();
         assert!(text.contains("not found"), "{name}: {text}");
         if *name != "cancel_search" {
@@ -258,5 +258,21 @@ async fn every_response_has_security_headers(backend: Backend) {
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
         assert_eq!(headers["cross-origin-opener-policy"], "same-origin", "{path}");
+        let script_src = csp.split(';').find(|d| d.trim_start().starts_with("script-src")).unwrap();
+        assert!(!script_src.contains("unsafe-inline"), "{path}: {csp}");
     }
+    // A page's inline scripts run by its nonce, a new one each response; no other inline script may.
+    let nonce_of = |csp: &str| csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).map(str::to_string);
+    let page = app.get("/").await;
+    assert_eq!(page.status(), 200);
+    let nonce = nonce_of(page.headers()["content-security-policy"].to_str().unwrap()).expect("a page names its nonce");
+    let html = page.text().await.unwrap();
+    let scripts: Vec<&str> = html.match_indices("<script").map(|(at, _)| &html[at..at + html[at..].find('>').unwrap()]).collect();
+    assert!(!scripts.is_empty());
+    for script in scripts {
+        assert!(script.contains(&format!("nonce=\"{nonce}\"")), "{script}");
+    }
+    let again = app.get("/").await;
+    assert_ne!(nonce_of(again.headers()["content-security-policy"].to_str().unwrap()), Some(nonce));
+    assert!(nonce_of(app.get("/api/campaigns").await.headers()["content-security-policy"].to_str().unwrap()).is_none());
 }

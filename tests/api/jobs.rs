@@ -25,6 +25,7 @@ crate::on_both_databases!(
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
     a_profile_that_keeps_failing_does_not_fail_the_job,
+    a_step_ends_at_its_hard_stop_and_keeps_what_it_has,
     the_stall_sweeper_leaves_a_planned_pause_alone,
 );
 
@@ -374,6 +375,33 @@ async fn a_profile_that_keeps_failing_does_not_fail_the_job(backend: Backend) {
     let rows = app.csv_rows(&campaign, &job_id).await;
     let bad = rows.iter().find(|r| r[0] == handle).expect("the creator is kept");
     assert_eq!(&bad[6], "", "kept as the search found it, without a bio");
+    assert_eq!(rows.iter().filter(|r| r[6].is_empty()).count(), 1);
+}
+
+async fn a_step_ends_at_its_hard_stop_and_keeps_what_it_has(backend: Backend) {
+    // A 1 s step budget (hard stop at 2 s) and deliveries that time out after 10 s: a step that waited
+    // for a minute-long lookup would time out every time, and QStash's retries would repeat its paid
+    // lookups until the job failed.
+    let app = spawn_app_with(
+        backend,
+        &[("SCOUT_STEP_BUDGET_SECS", "1"), ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "10"), ("SCRAPECREATORS_TIMEOUT_SECS", "90")],
+    )
+    .await;
+    let campaign = app.create_campaign("One slow profile").await;
+    // The first creator the search finds has a profile that always takes a minute to answer.
+    let page = app.simulator_get("/v1/tiktok/search/keyword?query=kombucha").await;
+    let handle = page["search_item_list"][0]["aweme_info"]["author"]["unique_id"].as_str().unwrap().to_string();
+    app.add_fault(json!({"status": 200, "delayMs": 60000, "count": 1000, "endpoint": "profile", "target": handle})).await;
+    let job_id = app.start_search(&campaign, &["kombucha"], 1000).await;
+
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
+    let slow = rows.iter().find(|r| r[0] == handle).expect("the slow creator is kept");
+    assert_eq!(&slow[6], "", "kept as the search found it, its lookup abandoned at the hard stop");
     assert_eq!(rows.iter().filter(|r| r[6].is_empty()).count(), 1);
 }
 
