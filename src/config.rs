@@ -114,8 +114,12 @@ pub struct DevQstashConfig {
     /// not and Scout is exposed, it generates (and stores) an identity of its own instead of
     /// Upstash's public one.
     pub identity_configured: bool,
-    /// HTTP timeout of one delivery; the delivery lease is a little longer.
+    /// HTTP timeout of one delivery.
     pub delivery_timeout: Duration,
+    /// How long a delivery's lease lasts unless renewed (`QSTASH_DEV_LEASE_SECS`, 10). A running
+    /// delivery renews it every third of this, so when its instance dies another one takes the
+    /// message over after at most this long, whatever the delivery timeout.
+    pub lease: Duration,
     /// Multiplies QStash's retry backoff (1.0 = real QStash timing). Tests compress time with it.
     pub backoff_scale: f64,
     /// How often the delivery loop looks for due messages when nothing wakes it.
@@ -297,6 +301,7 @@ impl Config {
             enabled: embedded,
             identity_configured: ["QSTASH_DEV_TOKEN", "QSTASH_DEV_CURRENT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY"].iter().all(|n| get(n).is_some()),
             delivery_timeout: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DELIVERY_TIMEOUT_SECS", 120)?),
+            lease: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_LEASE_SECS", 10)?),
             backoff_scale: parse_or(&get, "QSTASH_DEV_BACKOFF_SCALE", 1.0)?,
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
@@ -304,6 +309,9 @@ impl Config {
             delivery_slots: parse_or::<usize>(&get, "QSTASH_DEV_DELIVERY_SLOTS", 16)?.clamp(1, 1024),
             shutdown_grace: Duration::from_secs(parse_or::<u64>(&get, "SCOUT_SHUTDOWN_GRACE_SECS", 10)?.min(3600)),
         };
+        if !(2..=3600).contains(&dev_qstash.lease.as_secs()) {
+            return Err(invalid("QSTASH_DEV_LEASE_SECS", "must be from 2 to 3600"));
+        }
         if dev_qstash.poll_interval < Duration::from_millis(5) {
             return Err(invalid("QSTASH_DEV_POLL_MS", "must be at least 5"));
         }
@@ -681,6 +689,15 @@ mod tests {
         assert_eq!((real.api_url.as_deref(), real.actor.as_str()), (Some("https://api.apify.com"), "clockworks~tiktok-scraper"));
         assert!(config(&[("SCOUT_TIKTOK_PROVIDER", "apify"), ("APIFY_API_URL", "https://x")]).is_err());
         assert!(config(&[("SCOUT_TIKTOK_PROVIDER", "myspace")]).is_err());
+    }
+
+    #[test]
+    fn delivery_leases_are_short_and_bounded() {
+        assert_eq!(config(&[]).unwrap().dev_qstash.lease, Duration::from_secs(10));
+        assert_eq!(config(&[("QSTASH_DEV_LEASE_SECS", "2")]).unwrap().dev_qstash.lease, Duration::from_secs(2));
+        for bad in ["0", "1", "3601", "soon"] {
+            assert!(config(&[("QSTASH_DEV_LEASE_SECS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -23,9 +23,7 @@ async fn principal() -> Result<crate::auth::Principal, ServerFnError> {
         Ok(Some(principal)) => Ok(principal),
         Ok(None) => {
             // As the JSON API answers: 401.
-            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-                options.set_status(axum::http::StatusCode::UNAUTHORIZED);
-            }
+            set_api_status(axum::http::StatusCode::UNAUTHORIZED);
             Err(ServerFnError::new("Your session has ended. Sign in again."))
         }
         Err(e) => Err(e),
@@ -94,6 +92,22 @@ pub struct SetupState {
     pub open_signup: bool,
 }
 
+/// Answers a server function call with `status`, as the JSON API would. Not a plain form post (sent
+/// before the page's script runs: Leptos answers it with a redirect back to the page, which a status
+/// would replace), and not a page being rendered (its resources call server functions directly; the
+/// page's own status is the router's).
+#[cfg(feature = "ssr")]
+fn set_api_status(status: axum::http::StatusCode) {
+    let Ok(parts) = request_parts() else { return };
+    let accepts_html = parts.headers.get(axum::http::header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if accepts_html || parts.method != axum::http::Method::POST {
+        return;
+    }
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(status);
+    }
+}
+
 /// Turns a use-case error into what the page shows: user errors as they are, internal ones generic
 /// (and logged here).
 #[cfg(feature = "ssr")]
@@ -102,14 +116,8 @@ fn user_error(e: crate::usecases::UseCaseError) -> ServerFnError {
     if let crate::error::ApiError::Unexpected(inner) = &e {
         tracing::error!(error = ?inner, "server function failed");
     }
-    // The JSON API's status (a wrong password is a 401, not a 500). A plain form post (no script
-    // yet) keeps the redirect back to its page that Leptos answers it with.
-    let form_post = request_parts().ok().and_then(|p| p.headers.get(axum::http::header::ACCEPT)?.to_str().ok().map(|a| a.contains("text/html")));
-    if form_post != Some(true) {
-        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-            options.set_status(e.status());
-        }
-    }
+    // The JSON API's status: a wrong password is a 401, not a 500.
+    set_api_status(e.status());
     ServerFnError::new(e.public_message())
 }
 

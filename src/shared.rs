@@ -152,6 +152,9 @@ pub enum WaitingReason {
     RetryBackoff,
     /// The provider is still collecting results (an Apify run): checked again shortly.
     ProviderWorking,
+    /// The instance running the step stopped (a crash or a deploy): another takes it over when its
+    /// lease lapses (the embedded QStash server only).
+    Recovery,
 }
 
 impl WaitingReason {
@@ -160,6 +163,7 @@ impl WaitingReason {
             WaitingReason::ProviderRateLimit => "provider_rate_limit",
             WaitingReason::RetryBackoff => "retry_backoff",
             WaitingReason::ProviderWorking => "provider_working",
+            WaitingReason::Recovery => "recovery",
         }
     }
 
@@ -168,6 +172,7 @@ impl WaitingReason {
             "provider_rate_limit" => Some(WaitingReason::ProviderRateLimit),
             "retry_backoff" => Some(WaitingReason::RetryBackoff),
             "provider_working" => Some(WaitingReason::ProviderWorking),
+            "recovery" => Some(WaitingReason::Recovery),
             _ => None,
         }
     }
@@ -211,12 +216,14 @@ impl JobView {
     pub fn status_text(&self) -> String {
         let base = self.stage_text();
         match (self.waiting_reason, self.waiting_until, self.status.is_terminal()) {
-            (Some(reason), Some(until), false) => {
-                let at = format_clock(until);
+            // A restart has no known end; every other wait says until when.
+            (Some(reason), until, false) if until.is_some() || reason == WaitingReason::Recovery => {
+                let at = until.map(format_clock).unwrap_or_default();
                 let wait = match reason {
                     WaitingReason::ProviderRateLimit => format!("Waiting for the provider until {at} (rate limit)…"),
                     WaitingReason::RetryBackoff => format!("The provider is failing; trying again at {at}…"),
                     WaitingReason::ProviderWorking => format!("The provider's scraper is still collecting; checking again at {at}…"),
+                    WaitingReason::Recovery => "Resuming after a restart…".to_string(),
                 };
                 match self.stage {
                     // A similar search says where it is, then why it waits.
@@ -547,6 +554,10 @@ mod tests {
         job.progress = 95;
         assert_eq!(job.status_text(), "Processing the last creators similar to @maya… (95%)");
         job.stage = None;
+        job.waiting_reason = Some(WaitingReason::Recovery);
+        job.waiting_until = None;
+        assert_eq!(job.status_text(), "Resuming after a restart…");
+        job.waiting_reason = None;
         job.status = JobStatus::Completed;
         assert_eq!(job.status_text(), "Completed");
         job.status = JobStatus::Error;

@@ -65,6 +65,9 @@ pub struct AppState {
     pub allowed_hosts: Arc<AllowedHosts>,
     /// The supervised background tasks, as `/healthz` reports them.
     pub tasks: Tasks,
+    /// Set when a shutdown begins: `/readyz` then fails, so a load balancer sends no new work.
+    #[from_ref(skip)]
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -143,6 +146,7 @@ impl Application {
             setup_code: Arc::new(setup_code),
             allowed_hosts: Arc::new(allowed_hosts),
             tasks: Tasks::default(),
+            stopping: Arc::new(AtomicBool::new(false)),
             urls: Arc::new(urls),
             config: Arc::new(config),
         };
@@ -207,6 +211,11 @@ impl Application {
         self.state.tasks.spawn("sweeper", move || jobs::sweeper::run(state.clone()));
         tracing::info!(url = %self.state.urls.public, demo_data = self.state.demo_data(), "Scout is listening");
         let grace = self.state.config.dev_qstash.shutdown_grace;
+        let stopping = self.state.stopping.clone();
+        let stop = async move {
+            stop.await;
+            stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        };
         // The peer's address is the embedded QStash server's `callerIP`.
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
         crate::shutdown::serve_until(self.listener, app, self.dev_qstash, grace, stop).await

@@ -9,7 +9,20 @@ use axum::{
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}
+
+/// Whether this instance should get new work: 503 once a shutdown (SIGTERM) has begun, while it
+/// finishes what it has, or when its database does not answer; `/healthz` says whether it works.
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "stopping" }))).into_response());
+    }
+    sqlx::query("SELECT 1").execute(&state.db).await.map_err(|e| {
+        tracing::error!(error = %e, "readiness check: database unavailable");
+        ApiError::Unavailable("database unavailable".into())
+    })?;
+    Ok(Json(json!({ "status": "ready" })).into_response())
 }
 
 /// Up when the database answers and every background task runs (none panicked in the last

@@ -24,8 +24,7 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
         let job_id = job_id.clone();
         move |_| job_status(job_id.clone())
     });
-    let finished = Memo::new(move |_| matches!(status.get(), Some(Ok(job)) if job.status.is_terminal()));
-    let creators = CreatorsQuery::new(job_id.clone(), finished);
+    let creators = CreatorsQuery::new(job_id.clone());
     // Runs in the browser only: schedule the next poll after each answer until the job is terminal.
     Effect::new(move |previous: Option<bool>| {
         let live = match status.get() {
@@ -40,7 +39,9 @@ pub fn JobPanel(job_id: String, campaign_id: String, #[prop(into)] on_finished: 
         if live {
             schedule_poll(tick);
         } else if previous == Some(true) {
-            // Seen live, now done: let the page refresh what depends on it (the run list).
+            // Seen live, now done: read its creators again, and let the page refresh what depends
+            // on it (the run list).
+            creators.reload();
             on_finished.run(());
         }
         live

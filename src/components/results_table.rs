@@ -5,9 +5,10 @@ use crate::{
 use leptos::prelude::*;
 
 /// What the results table shows (page, sort, filter) and the page it read. The job panel makes it
-/// when it is made, outside any Suspense: a resource created inside a `Suspend` on the server can
-/// be created again there when the data it waits on arrives, so the browser, which creates it once,
-/// would hydrate against another resource's data (the "expected a marker node" panic).
+/// with itself, not inside the `Suspend` that shows the table: a resource created inside a
+/// `Suspend` on the server can be created again there when the data it waits on arrives, so the
+/// browser, which creates it once, would hydrate against another resource's data (the "expected a
+/// marker node" panic).
 #[derive(Clone, Copy)]
 pub struct CreatorsQuery {
     page: RwSignal<u32>,
@@ -17,16 +18,22 @@ pub struct CreatorsQuery {
 }
 
 impl CreatorsQuery {
-    /// Reads `job_id`'s creators, and again whenever `finished` changes (the run ended meanwhile).
-    pub fn new(job_id: String, finished: Memo<bool>) -> Self {
+    /// Reads `job_id`'s creators, and again on every page, sort or filter change. Its source depends
+    /// on nothing else: the server's render and the browser's hydration must read the same value.
+    pub fn new(job_id: String) -> Self {
         let page = RwSignal::new(1u32);
         let sort = RwSignal::new(CreatorSort::FollowersDesc);
         let has_email = RwSignal::new(false);
         let data = Resource::new(
-            move || (page.get(), sort.get(), has_email.get(), finished.get()),
-            move |(p, s, e, _)| list_creators(job_id.clone(), p, s.as_str().to_string(), e),
+            move || (page.get(), sort.get(), has_email.get()),
+            move |(p, s, e)| list_creators(job_id.clone(), p, s.as_str().to_string(), e),
         );
         CreatorsQuery { page, sort, has_email, data }
+    }
+
+    /// Reads the current page again (the run has just ended, so it holds more creators).
+    pub fn reload(&self) {
+        self.data.refetch();
     }
 }
 

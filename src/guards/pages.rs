@@ -42,7 +42,7 @@ pub async fn require_sign_in(State(state): State<AppState>, mut req: Request, ne
 
 /// Routes Leptos renders as pages (files such as `/favicon.svg` have an extension).
 fn is_page(path: &str) -> bool {
-    const NOT_PAGES: [&str; 5] = ["api", "pkg", "v2", "simulator", "healthz"];
+    const NOT_PAGES: [&str; 6] = ["api", "pkg", "v2", "simulator", "healthz", "readyz"];
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     !NOT_PAGES.contains(&first) && !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn pages_and_next_targets() {
         assert!(is_page("/") && is_page("/campaigns/abc") && is_page("/admin/users"));
-        assert!(!is_page("/api/campaigns") && !is_page("/pkg/scout.js") && !is_page("/favicon.svg") && !is_page("/healthz"));
+        assert!(!is_page("/api/campaigns") && !is_page("/pkg/scout.js") && !is_page("/favicon.svg") && !is_page("/healthz") && !is_page("/readyz"));
         assert!(!is_page("/v2") && !is_page("/api"));
         assert_eq!(encode("/campaigns/1?x=a b&y"), "/campaigns/1%3Fx%3Da%20b%26y");
         assert_eq!(safe_next(Some("/campaigns/1")), "/campaigns/1");

@@ -5,8 +5,8 @@
 //! creators (or the job what it still needs), its time budget is spent, or the provider refuses; the
 //! lookups already queued are then finished, except that none start after a 429 or a refusal. At
 //! twice the time budget (the hard stop) the step ends whatever is in flight: queued lookups are left
-//! for a later step and lookups still running count as failed, so a step always ends well inside its
-//! delivery's timeout with what it has. Nothing is written here: the step decides what to keep
+//! for a later step and the creators of lookups still running are kept as the search found them, so
+//! a step always ends well inside its delivery's timeout with what it has. Nothing is written here: the step decides what to keep
 //! (`decision`) and commits it.
 
 use crate::{
@@ -141,9 +141,9 @@ pub async fn gather(
     let mut stop_lookups = false;
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
     // Nothing runs past the hard stop: lookups neither retry nor start after it, and the ones still
-    // running are abandoned (their creators kept as found, as for a lookup that kept failing).
+    // running are abandoned (their creators kept as the search found them).
     let hard_stop = started + budget.time * 2;
-    let retry_until = hard_stop;
+    let mut out_of_time = false;
     let mut looking_up: HashMap<usize, (Origin, Creator)> = HashMap::new();
     let mut status_checked = Instant::now();
     let mut processing_reported: Option<Instant> = None;
@@ -195,24 +195,28 @@ pub async fn gather(
         }
         if !stop_lookups && Instant::now() >= hard_stop {
             stop_lookups = true;
-            out.unsent.extend(queue.drain(..).map(|(_, origin, creator)| (creator, origin)));
+            out_of_time = true;
         }
         while !stop_lookups && in_flight.len() < slots {
             let Some((order, origin, creator)) = queue.pop_front() else { break };
             out.lookups += 1;
             looking_up.insert(order, (origin, creator.clone()));
-            in_flight.push(async move { Event::Lookup { order, origin, lookup: look_up(providers, creator, retry_until).await } }.boxed());
+            in_flight.push(async move { Event::Lookup { order, origin, lookup: look_up(providers, creator, hard_stop).await } }.boxed());
         }
         let event = match tokio::time::timeout_at(hard_stop.into(), in_flight.next()).await {
             Ok(Some(event)) => event,
             Ok(None) => break,
             Err(_) => {
-                // Pages still in flight are dropped unread (their lanes' cursors have not moved).
-                tracing::info!(abandoned = looking_up.len(), unsent = queue.len(), "step reached its hard stop");
-                out.unsent.extend(queue.drain(..).map(|(_, origin, creator)| (creator, origin)));
-                for (order, (origin, creator)) in looking_up.drain() {
-                    failed.push((order, creator, origin, ProviderError::Unavailable("the profile lookup outlasted the step's time budget".into())));
-                }
+                // A lookup still running is abandoned and its creator kept as the search found it:
+                // saved whatever the step decides (it is no failure), never bought again (it could
+                // hang again). Pages still in flight are dropped unread (their
+                // lanes' cursors have not moved). The provider may bill the calls it was answering:
+                // each is counted at one credit, the usual price.
+                let pages = lanes.iter().filter(|l| l.busy).count();
+                tracing::warn!(abandoned = looking_up.len(), pages, unsent = queue.len(), "step reached its hard stop");
+                out.credits += (looking_up.len() + pages) as u32;
+                ready.extend(looking_up.drain().map(|(order, (origin, creator))| (order, creator, origin)));
+                out_of_time = true;
                 break;
             }
         };
@@ -315,9 +319,13 @@ pub async fn gather(
             }
         }
     }
-    // Lookups never sent because the provider said stop: revisited by a later step.
-    for (order, origin, creator) in queue {
-        failed.push((order, creator, origin, ProviderError::RateLimited { retry_after: None }));
+    // Lookups never sent: revisited by a later step (after the provider's pause if it said stop).
+    if out_of_time {
+        out.unsent.extend(queue.into_iter().map(|(_, origin, creator)| (creator, origin)));
+    } else {
+        for (order, origin, creator) in queue {
+            failed.push((order, creator, origin, ProviderError::RateLimited { retry_after: None }));
+        }
     }
     // Only worth waiting for when nothing else could be read right now: every lane of the step is
     // done (waiting or exhausted) and no other lane is live.

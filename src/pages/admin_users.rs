@@ -126,7 +126,7 @@ fn UserRow(
                 </button>
             </div>
             <div class="flex w-full flex-wrap items-center gap-3" data-testid="user-limits">
-                <span class="text-xs font-medium text-slate-700">"Limits (empty = default, 0 = none):"</span>
+                <span class="text-xs font-medium text-slate-700">"Limits (empty = this Scout's default, 0 = no limit):"</span>
                 {limit_box("running", format!("runs-{}", account.id), runs)}
                 {limit_box("per day", format!("day-{}", account.id), per_day)}
                 {limit_box("credits / month", format!("credits-{}", account.id), credits)}

@@ -8,7 +8,7 @@ use crate::{
         create::{self, StartedJob},
         lifecycle,
     },
-    shared::{JobStatus, JobView, Platform, SearchKind},
+    shared::{JobStatus, JobView, Platform, SearchKind, WaitingReason},
     startup::AppState,
 };
 
@@ -79,7 +79,34 @@ pub async fn start(state: &AppState, owner: &Owner, search: NewSearch) -> Result
 
 /// A run's status, as the progress bar and `GET /api/scraping/{platform}?jobId=` show it.
 pub async fn status(state: &AppState, owner: &Owner, job_id: &str) -> Result<JobView, UseCaseError> {
-    Ok(find(state, owner, job_id).await?.view())
+    let job = find(state, owner, job_id).await?;
+    let mut view = job.view();
+    // With the embedded QStash server the step's delivery shows whether an instance is running it.
+    if let (None, false, true, Some(message_id)) =
+        (view.waiting_reason, view.status.is_terminal(), state.config.dev_qstash.enabled, job.qstash_message_id.as_deref())
+    {
+        if let Some((message_state, not_before, locked_until)) = db::qstash::delivery_of(&state.db, message_id).await? {
+            let lease_ms = state.config.dev_qstash.lease.as_millis() as i64;
+            if let Some(until) = recovery_wait(db::now_ms(), lease_ms, &message_state, not_before, locked_until) {
+                view.waiting_reason = Some(WaitingReason::Recovery);
+                view.waiting_until = until;
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// Whether a step's delivery waits for an instance to take it over, and until when its lease holds:
+/// a lease that nobody renewed for half its length (a running delivery renews it every third), or a
+/// message due for a whole lease that no instance has taken.
+fn recovery_wait(now: i64, lease_ms: i64, state: &str, not_before: i64, locked_until: i64) -> Option<Option<i64>> {
+    if state != "pending" {
+        return None;
+    }
+    if locked_until > now {
+        return (locked_until - now < lease_ms / 2).then_some(Some(locked_until));
+    }
+    (not_before <= now - lease_ms).then_some(None)
 }
 
 /// Stops one of the owner's live runs: no further step runs and what it found is kept. Cancelling
@@ -115,6 +142,17 @@ pub(super) async fn find(state: &AppState, owner: &Owner, job_id: &str) -> Resul
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_step_waits_for_recovery_only_when_nobody_runs_it() {
+        let (now, lease) = (100_000, 10_000);
+        assert_eq!(recovery_wait(now, lease, "pending", 0, now + 9_000), None, "renewed lately: running");
+        assert_eq!(recovery_wait(now, lease, "pending", 0, now + 4_000), Some(Some(now + 4_000)), "not renewed: its instance stopped");
+        assert_eq!(recovery_wait(now, lease, "pending", now - 20_000, 0), Some(None), "due long ago, taken by nobody");
+        assert_eq!(recovery_wait(now, lease, "pending", now - 500, 0), None, "just due: about to be taken");
+        assert_eq!(recovery_wait(now, lease, "pending", now + 5_000, 0), None, "a planned wait");
+        assert_eq!(recovery_wait(now, lease, "delivered", 0, 0), None);
+    }
 
     fn request(keywords: Option<&[&str]>, username: Option<&str>, target: serde_json::Value) -> StartRequest {
         StartRequest {

@@ -101,6 +101,19 @@ async fn sign_in_sessions_and_sign_out(backend: Backend) {
         .unwrap();
     assert_eq!(page_sign_in.status(), 401);
     assert!(page_sign_in.text().await.unwrap().contains("Wrong email or password."));
+    // Posted by the form itself (its script not running yet), it is sent back to its page instead.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form_post = no_redirects
+        .post(app.url("/api/sign_in"))
+        .header("origin", &app.address)
+        .header("accept", "text/html")
+        .header("referer", app.url("/login"))
+        .form(&[("email", ADMIN_EMAIL), ("password", "wrong password"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form_post.status(), 302);
+    assert!(form_post.headers()["location"].to_str().unwrap().starts_with(&app.url("/login?")), "{:?}", form_post.headers());
     let login = app.login(&ADMIN_EMAIL.to_uppercase(), PASSWORD).await;
     assert_eq!(login.status(), 200, "emails are case-insensitive");
     let cookie = session_cookie(&login);

@@ -65,6 +65,8 @@ pub struct TestApp {
     pub database_url: String,
     settings: HashMap<String, String>,
     runtime: Option<tokio::runtime::Runtime>,
+    /// Asks the running app to shut down, as SIGTERM does; its answer is how `run` ended.
+    stop: Option<(tokio::sync::oneshot::Sender<()>, tokio::sync::oneshot::Receiver<Result<(), String>>)>,
     scratch: Option<PathBuf>,
 }
 
@@ -132,6 +134,7 @@ pub async fn spawn_unset_app(backend: Backend, overrides: &[(&str, &str)]) -> Te
         database_url,
         settings,
         runtime: None,
+        stop: None,
         scratch,
     };
     app.start().await;
@@ -187,11 +190,17 @@ impl TestApp {
         let options = leptos::config::LeptosOptions::builder().output_name("scout").site_root("target/site").build();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ended, end) = tokio::sync::oneshot::channel();
         runtime.spawn(async move {
             let app = Application::build(config, options).await.expect("app builds");
             let _ = tx.send((app.port(), app.setup_code()));
-            app.run().await.expect("app runs");
+            let result = app.run_until(async move {
+                let _ = stopped.await;
+            });
+            let _ = ended.send(result.await.map_err(|e| format!("{e:#}")));
         });
+        self.stop = Some((stop, end));
         (self.port, self.setup_code) = rx.await.expect("app started");
         self.address = format!("http://127.0.0.1:{}", self.port);
         self.runtime = Some(runtime);
@@ -209,6 +218,15 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("app did not become healthy");
+    }
+
+    /// Asks the app to stop as SIGTERM does (the signal handler's future completes) and waits until
+    /// it has: how `run` ended (`Ok` is exit 0).
+    /// The app keeps serving until it has stopped: await the answer to see how it ended.
+    pub fn terminate(&mut self) -> impl std::future::Future<Output = Result<(), String>> {
+        let (stop, end) = self.stop.take().expect("the app is running");
+        let _ = stop.send(());
+        async move { end.await.unwrap_or_else(|_| Err("the app's task ended without an answer".into())) }
     }
 
     /// Kills the app abruptly: every task, in-flight request and delivery stops where it is.

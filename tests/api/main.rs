@@ -13,6 +13,7 @@ mod jobs;
 mod limits;
 mod qstash_batch;
 mod qstash_flow_control;
+mod qstash_leases;
 mod qstash_queues;
 mod qstash_schedules;
 mod qstash_sdks;

@@ -25,8 +25,8 @@ pub struct Call {
 
 pub type Calls = Arc<Mutex<Vec<Call>>>;
 
-/// A destination that takes 300 ms per call (so overlapping deliveries show), fails the first call
-/// of a path under `/fail-once/`, and records every call once it ends.
+/// A destination that takes 300 ms per call (so overlapping deliveries show; 5 s under `/slow/`),
+/// fails the first call of a path under `/fail-once/`, and records every call once it ends.
 pub async fn spawn_timed_destination() -> (String, Calls) {
     let calls: Calls = Arc::default();
     let router = Router::new().fallback(timed_answer).with_state(calls.clone());
@@ -39,7 +39,9 @@ pub async fn spawn_timed_destination() -> (String, Calls) {
 async fn timed_answer(State(calls): State<Calls>, uri: Uri, headers: HeaderMap) -> Response {
     let began = Instant::now();
     let path = uri.path().to_string();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // `/slow/` calls take 5 s: longer than the short leases the lease tests configure.
+    let takes = if path.starts_with("/slow/") { Duration::from_secs(5) } else { Duration::from_millis(300) };
+    tokio::time::sleep(takes).await;
     let mut calls = calls.lock().unwrap();
     let first = !calls.iter().any(|c| c.path == path);
     calls.push(Call { path: path.clone(), began, ended: Instant::now(), headers });

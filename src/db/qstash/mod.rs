@@ -268,6 +268,25 @@ async fn lease_plain(conn: &mut sqlx::AnyConnection, now: i64, until: i64, limit
     .await
 }
 
+/// Where a message's delivery stands: its state, when it is due, and until when it is leased.
+pub async fn delivery_of(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64, i64)>> {
+    sqlx::query_as("SELECT state, not_before, locked_until FROM qstash_messages WHERE id = $1").bind(id).fetch_optional(db).await
+}
+
+/// Extends a delivery's lease from `lease` to `until` while it runs. False when the lease is no
+/// longer held (it lapsed and another delivery took the message, or it was handed back): the delivery
+/// may then record nothing.
+pub async fn renew(db: &Db, id: &str, lease: i64, until: i64) -> sqlx::Result<bool> {
+    let renewed = sqlx::query("UPDATE qstash_messages SET locked_until = $1 WHERE id = $2 AND state = 'pending' AND locked_until = $3")
+        .bind(until)
+        .bind(id)
+        .bind(lease)
+        .execute(db)
+        .await?
+        .rows_affected();
+    Ok(renewed == 1)
+}
+
 /// Hands back a lease (a shutdown that cannot wait for its delivery): the message is due again now,
 /// at no retry's cost, and the delivery still running under the old lease records nothing. False
 /// when the lease was no longer held.

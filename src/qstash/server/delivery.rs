@@ -19,9 +19,6 @@ use serde_json::{json, Map, Value};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
-/// How long a delivery may outlive its timeout before its lease lapses and another instance may
-/// deliver the message again.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// The part of a destination's answer kept (for callbacks, the DLQ and `lastError`).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
@@ -56,7 +53,7 @@ impl DevServer {
     /// Delivers due messages until the process ends (and, once an hour, prunes what is past its
     /// retention).
     pub async fn run_delivery_loop(self) {
-        let lease = self.0.config.delivery_timeout + LEASE_MARGIN;
+        let lease = self.0.config.lease;
         let mut pruned_at: Option<std::time::Instant> = None;
         let mut keys_read_at = std::time::Instant::now();
         let mut schedules_at: Option<std::time::Instant> = None;
@@ -116,10 +113,10 @@ impl DevServer {
                                 let id = msg.id.clone();
                                 // Its end may let the next of its queue or flow key through.
                                 let special = msg.queue_name.is_some() || msg.flow_key.is_some();
-                                server.deliver(msg, lease_until).await;
+                                let last_lease = server.deliver(msg, lease_until).await;
                                 let mut leased = server.0.leased.lock().unwrap_or_else(|p| p.into_inner());
                                 // Only this delivery's entry: the message may have been leased again since.
-                                if leased.get(&id) == Some(&lease_until) {
+                                if leased.get(&id) == Some(&last_lease) {
                                     leased.remove(&id);
                                 }
                                 drop(leased);
@@ -177,15 +174,57 @@ impl DevServer {
     }
 
     #[tracing::instrument(skip_all, fields(message_id = %msg.id, retried = msg.retried))]
-    async fn deliver(&self, msg: MessageRow, lease: i64) {
-        let answer = if self.0.destinations.allows(&msg.destination) {
-            self.call(&msg).await
+    /// Returns the lease it held last (renewals change it).
+    async fn deliver(&self, msg: MessageRow, lease: i64) -> i64 {
+        let (answer, lease) = if self.0.destinations.allows(&msg.destination) {
+            self.call_renewing(&msg, lease).await
         } else {
             // Stored before the rule existed, or by a bug: never called, failed at once.
-            Answer { final_attempt: true, ..Answer::no_answer("the embedded QStash server only delivers to this app") }
+            (Some(Answer { final_attempt: true, ..Answer::no_answer("the embedded QStash server only delivers to this app") }), lease)
         };
+        let Some(answer) = answer else { return lease };
         if let Err(e) = self.record(&msg, lease, answer).await {
             tracing::error!(error = %e, "qstash-dev: failed to record a delivery outcome");
+        }
+        lease
+    }
+
+    /// Calls the destination while renewing the lease every third of its length, so the lease stays
+    /// short (another instance takes a dead one's message over soon) however long the call takes.
+    /// Returns the answer, `None` when the lease was lost meanwhile (another delivery has the
+    /// message; this one may record nothing), with the lease it held last.
+    async fn call_renewing(&self, msg: &MessageRow, mut lease: i64) -> (Option<Answer>, i64) {
+        let length = self.0.config.lease;
+        let call = self.call(msg);
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                answer = &mut call => return (Some(answer), lease),
+                _ = tokio::time::sleep(length / 3) => {
+                    if self.0.in_flight.is_closed() {
+                        // Shutting down: the lease is being handed back; renewing would race it.
+                        continue;
+                    }
+                    // Awaited whole (not raced with the call), so `lease` always says what the
+                    // database holds.
+                    let until = db::now_ms() + length.as_millis() as i64;
+                    match db::qstash::renew(&self.0.db, &msg.id, lease, until).await {
+                        Ok(true) => {
+                            let mut leased = self.0.leased.lock().unwrap_or_else(|p| p.into_inner());
+                            if leased.get(&msg.id) == Some(&lease) {
+                                leased.insert(msg.id.clone(), until);
+                            }
+                            lease = until;
+                        }
+                        Ok(false) => {
+                            tracing::warn!("qstash-dev: a delivery lost its lease; another delivery has the message");
+                            return (None, lease);
+                        }
+                        // Tried again at the next third; the lease still has two thirds left.
+                        Err(e) => tracing::warn!(error = %e, "qstash-dev: failed to renew a delivery's lease"),
+                    }
+                }
+            }
         }
     }
 
