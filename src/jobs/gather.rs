@@ -6,8 +6,8 @@
 //! lookups already queued are then finished, except that none start after a 429 or a refusal. At
 //! twice the time budget (the hard stop) the step ends whatever is in flight: queued lookups are left
 //! for a later step and the creators of lookups still running are kept as the search found them, so
-//! a step always ends well inside its delivery's timeout with what it has. Nothing is written here: the step decides what to keep
-//! (`decision`) and commits it.
+//! a step always ends well inside its delivery's timeout with what it has. Nothing is written here:
+//! the step decides what to keep (`decision`) and commits it.
 
 use crate::{
     db::{self, jobs::LaneRow},
@@ -209,9 +209,9 @@ pub async fn gather(
             Err(_) => {
                 // A lookup still running is abandoned and its creator kept as the search found it:
                 // saved whatever the step decides (it is no failure), never bought again (it could
-                // hang again). Pages still in flight are dropped unread (their
-                // lanes' cursors have not moved). The provider may bill the calls it was answering:
-                // each is counted at one credit, the usual price.
+                // hang again). Pages still in flight are dropped unread (their lanes' cursors have
+                // not moved). The provider may bill the calls it was answering: each is counted at
+                // one credit, the usual price.
                 let pages = lanes.iter().filter(|l| l.busy).count();
                 tracing::warn!(abandoned = looking_up.len(), pages, unsent = queue.len(), "step reached its hard stop");
                 out.credits += (looking_up.len() + pages) as u32;

@@ -337,14 +337,7 @@ async fn a_step_in_flight_at_a_crash_is_taken_over_when_its_lease_lapses(backend
     let campaign = app.create_campaign("Crash mid-step").await;
     let job_id = app.start_search(&campaign, &["bouldering"], 1000).await;
     let pool = app.db().await;
-    let leased = "SELECT id FROM qstash_messages WHERE state = 'pending' AND locked_until > $1";
-    let in_flight = loop {
-        let row: Option<(String,)> = sqlx::query_as(leased).bind(scout::db::now_ms()).fetch_optional(&pool).await.unwrap();
-        if let Some((id,)) = row {
-            break id;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let in_flight = leased_message(&pool).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let step: (i64, String) = sqlx::query_as("SELECT step, status FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
     assert_eq!(step.0, 0, "the first step has not committed yet: {step:?}");
@@ -383,17 +376,7 @@ async fn a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanl
     let campaign = app.create_campaign("Deploy mid-step").await;
     let job_id = app.start_search(&campaign, &["sourdough"], 1000).await;
     let pool = app.db().await;
-    let in_flight = loop {
-        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM qstash_messages WHERE state = 'pending' AND locked_until > $1")
-            .bind(scout::db::now_ms())
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-        if let Some((id,)) = row {
-            break id;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let in_flight = leased_message(&pool).await;
     pool.close().await;
 
     let stopped = app.terminate();
@@ -424,6 +407,21 @@ async fn a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanl
     let (state, retried): (String, i64) =
         sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
     assert_eq!((state.as_str(), retried), ("delivered", 0));
+}
+
+/// The id of a message a delivery holds right now (the job's step in flight), once there is one.
+async fn leased_message(pool: &sqlx::AnyPool) -> String {
+    loop {
+        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM qstash_messages WHERE state = 'pending' AND locked_until > $1")
+            .bind(scout::db::now_ms())
+            .fetch_optional(pool)
+            .await
+            .unwrap();
+        if let Some((id,)) = row {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn a_lost_step_message_is_republished_by_the_stall_sweeper(backend: Backend) {

@@ -19,7 +19,6 @@ use serde_json::{json, Map, Value};
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
-
 /// The part of a destination's answer kept (for callbacks, the DLQ and `lastError`).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
@@ -173,8 +172,9 @@ impl DevServer {
         }
     }
 
+    /// Delivers one leased message and records its outcome; returns the lease it held last
+    /// (renewals change it).
     #[tracing::instrument(skip_all, fields(message_id = %msg.id, retried = msg.retried))]
-    /// Returns the lease it held last (renewals change it).
     async fn deliver(&self, msg: MessageRow, lease: i64) -> i64 {
         let (answer, lease) = if self.0.destinations.allows(&msg.destination) {
             self.call_renewing(&msg, lease).await
