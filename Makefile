@@ -28,7 +28,7 @@ QSTASH_PY_VENV := $(HOME)/.cache/scout/qstash-py-$(QSTASH_PY_VERSION)
 # shared by several checkouts can never pair one checkout's binary with another's wasm.
 SERVER_BIN := target/scout
 
-.PHONY: run test setup tools node-deps chromium postgres python-sdk build release test-unit test-integration test-e2e bench qstash-dev
+.PHONY: run test setup tools node-deps chromium postgres python-sdk build release test-unit test-integration test-e2e bench chaos qstash-dev
 
 run: setup build
 	@echo "Starting Scout on embedded defaults (LEPTOS_SITE_ADDR, DATABASE_URL, PUBLIC_URL come from the environment or .env); it logs its address."
@@ -127,3 +127,14 @@ bench: release
 	scripts/bench-job.sh youtube 1000 @maya.pilates7
 	SCOUT_TIKTOK_PROVIDER=apify scripts/bench-job.sh tiktok 1000 "home workout"
 	cargo bench --bench qstash_throughput --no-default-features --features ssr -- 5000 32
+
+# Not part of `make test` (it takes minutes): 8 concurrent searches under provider fault bursts and
+# signed duplicate deliveries while the server is SIGKILLed and SIGTERMed mid-job, on SQLite, on
+# PostgreSQL, and on two PostgreSQL instances behind a proxy; prints what was lost, duplicated and
+# the longest progress gap after a restart (BENCHMARKS.md). CHAOS_ARGS adds options (examples/chaos.rs).
+CHAOS_ARGS ?=
+chaos: setup postgres build
+	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo build --example chaos --no-default-features --features ssr
+	"$(CARGO_TARGET_DIR)/debug/examples/chaos" --database sqlite $(CHAOS_ARGS)
+	"$(CARGO_TARGET_DIR)/debug/examples/chaos" --database postgres $(CHAOS_ARGS)
+	"$(CARGO_TARGET_DIR)/debug/examples/chaos" --database postgres --instances 2 $(CHAOS_ARGS)

@@ -68,6 +68,9 @@ pub struct AppState {
     /// Set when a shutdown begins: `/readyz` then fails, so a load balancer sends no new work.
     #[from_ref(skip)]
     pub stopping: Arc<AtomicBool>,
+    /// The embedded QStash server, when this instance runs it (`/healthz` reports its deliveries).
+    #[from_ref(skip)]
+    pub dev_qstash: Option<DevServer>,
 }
 
 impl AppState {
@@ -130,8 +133,18 @@ impl Application {
         let allowed_hosts = AllowedHosts::new(local, &urls.public, &config.auth.allowed_hosts);
         let qstash_url = config.qstash.url.clone().unwrap_or_else(|| urls.internal.clone());
         let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
+        let dev_qstash = config.dev_qstash.enabled.then(|| {
+            DevServer::new(
+                db.clone(),
+                config.dev_qstash.clone(),
+                &config.qstash.token,
+                keys.clone(),
+                Destinations::new(&[urls.public.clone(), urls.internal.clone()]),
+            )
+        });
         let state = AppState {
             leptos_options,
+            dev_qstash: dev_qstash.clone(),
             receiver: Receiver::with_keys(keys.clone()).with_regions(&config.qstash.regional_keys),
             qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
             providers: Providers::new(
@@ -151,16 +164,7 @@ impl Application {
             config: Arc::new(config),
         };
         let mut router = Router::new().merge(api::router());
-        let dev_qstash = state.config.dev_qstash.enabled.then(|| {
-            DevServer::new(
-                db.clone(),
-                state.config.dev_qstash.clone(),
-                &state.config.qstash.token,
-                keys.clone(),
-                Destinations::new(&[state.urls.public.clone(), state.urls.internal.clone()]),
-            )
-        });
-        if let Some(server) = &dev_qstash {
+        if let Some(server) = &state.dev_qstash {
             router = router.merge(server.router());
         }
         if state.config.uses_simulator() {

@@ -240,7 +240,11 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.crash();
         // The same address: the same host (loopback, or all interfaces) and the port it had.
-        let host = self.settings.get("LEPTOS_SITE_ADDR").and_then(|a| a.rsplit_once(':').map(|(h, _)| h.to_string())).unwrap_or("127.0.0.1".into());
+        let host = self
+            .settings
+            .get("LEPTOS_SITE_ADDR")
+            .and_then(|a| a.rsplit_once(':').map(|(h, _)| h.to_string()))
+            .unwrap_or("127.0.0.1".into());
         self.settings.insert("LEPTOS_SITE_ADDR".into(), format!("{host}:{}", self.port));
         // The port may take a moment to be free again.
         for _ in 0..50 {
@@ -250,6 +254,35 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.start().await;
+    }
+
+    /// Another instance of this app on the same database, as a second server behind a load balancer
+    /// would be: the same settings (`PUBLIC_URL` too), its own port; the admin's token works on it.
+    pub async fn another_instance(&self) -> TestApp {
+        let mut settings = self.settings.clone();
+        settings.insert("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into());
+        let mut instance = TestApp {
+            address: String::new(),
+            port: 0,
+            client: self.client.clone(),
+            anonymous: self.anonymous.clone(),
+            token: self.token.clone(),
+            setup_code: None,
+            database_url: self.database_url.clone(),
+            settings,
+            runtime: None,
+            stop: None,
+            // The first instance owns the scratch folder.
+            scratch: None,
+        };
+        instance.start().await;
+        instance
+    }
+
+    /// How many deliveries this instance's embedded QStash server has started (`/healthz`).
+    pub async fn deliveries_started(&self) -> u64 {
+        let health: Value = self.get("/healthz").await.json().await.unwrap();
+        health["qstashDeliveriesStarted"].as_u64().unwrap_or_else(|| panic!("no delivery count in {health}"))
     }
 
     /// Creates an API token through the page's way of signing in (the session cookie, same origin).

@@ -176,6 +176,7 @@ impl DevServer {
     /// (renewals change it).
     #[tracing::instrument(skip_all, fields(message_id = %msg.id, retried = msg.retried))]
     async fn deliver(&self, msg: MessageRow, lease: i64) -> i64 {
+        self.0.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (answer, lease) = if self.0.destinations.allows(&msg.destination) {
             self.call_renewing(&msg, lease).await
         } else {

@@ -56,6 +56,8 @@ struct Inner {
     stopping: std::sync::atomic::AtomicBool,
     /// The deliveries in flight and their leases, to hand back those a shutdown cannot wait for.
     leased: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Deliveries this process has started since it began (with several instances, each one's share).
+    started: std::sync::atomic::AtomicU64,
 }
 
 /// What this server may call. Embedded in the app: the app's own origins (scheme, host, port) only;
@@ -157,7 +159,13 @@ impl DevServer {
             stopping: Default::default(),
             queues_and_flows_changed: Default::default(),
             leased: Default::default(),
+            started: Default::default(),
         }))
+    }
+
+    /// How many deliveries this process has started (attempts, not messages), as `/healthz` reports.
+    pub fn deliveries_started(&self) -> u64 {
+        self.0.started.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {

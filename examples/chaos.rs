@@ -1,0 +1,475 @@
+//! `make chaos`: concurrent searches on the real `scout` binary while everything goes wrong at once —
+//! provider fault bursts (500s, 429 with Retry-After, failing profile lookups), signed duplicate
+//! deliveries of job steps, and the process killed (SIGKILL) or stopped for a deploy (SIGTERM) and
+//! started again, mid-job, several times. Then it counts what a marketer would: searches finished,
+//! creators lost or stored twice, and how long each search showed no progress after a restart.
+//!
+//! Usage (after `make build`): `cargo run --example chaos --features ssr -- [--database sqlite|postgres]
+//! [--instances N] [--searches N] [--target N] [--kills N] [--latency-ms N] [--bin target/scout]`.
+//! With `--instances 2` or more (PostgreSQL), the instances share one database behind a small
+//! round-robin proxy that is their `PUBLIC_URL`; each kill takes down one instance (in turn) while the
+//! others keep serving, and starts it again.
+
+// The integration tests' load balancer: round-robin over the instances that accept the connection.
+#[allow(dead_code)]
+#[path = "../tests/api/load_balancer.rs"]
+mod load_balancer;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use scout::{config::DEV_CURRENT_SIGNING_KEY, qstash::signing::sign};
+use serde_json::{json, Value};
+use std::{
+    collections::HashMap,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+const STEP_PATH: &str = "/api/qstash/process-scraping";
+const KEYWORDS: [&str; 12] = [
+    "home workout",
+    "sourdough",
+    "sea kayaking",
+    "bouldering",
+    "vegan baking",
+    "trail running",
+    "pottery",
+    "calisthenics",
+    "birdwatching",
+    "kombucha",
+    "film photography",
+    "urban gardening",
+];
+
+struct Options {
+    database: String,
+    instances: usize,
+    searches: usize,
+    target: u32,
+    kills: usize,
+    latency_ms: u64,
+    bin: String,
+}
+
+impl Options {
+    fn parse() -> Self {
+        let mut o = Options {
+            database: "sqlite".into(),
+            instances: 1,
+            searches: 8,
+            target: 1000,
+            kills: 4,
+            latency_ms: 100,
+            bin: "target/scout".into(),
+        };
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        for pair in args.chunks(2) {
+            let value = pair.get(1).cloned().unwrap_or_else(|| panic!("{} needs a value", pair[0]));
+            let number = || value.parse::<u64>().unwrap_or_else(|_| panic!("{} takes a number", pair[0]));
+            match pair[0].as_str() {
+                "--database" => o.database = value.clone(),
+                "--instances" => o.instances = number().max(1) as usize,
+                "--searches" => o.searches = number().clamp(1, KEYWORDS.len() as u64) as usize,
+                "--target" => o.target = number() as u32,
+                "--kills" => o.kills = number() as usize,
+                "--latency-ms" => o.latency_ms = number(),
+                "--bin" => o.bin = value.clone(),
+                other => panic!("unknown option {other}"),
+            }
+        }
+        assert!(matches!(o.database.as_str(), "sqlite" | "postgres"), "--database is sqlite or postgres");
+        assert!(o.instances == 1 || o.database == "postgres", "several instances share a PostgreSQL database");
+        o
+    }
+}
+
+/// One `scout` process, started again on the same port after each kill.
+struct Instance {
+    port: u16,
+    child: Option<Child>,
+    env: Vec<(String, String)>,
+    bin: String,
+    log: std::path::PathBuf,
+}
+
+impl Instance {
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(&self.bin)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{}", self.port))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} (run `make build` first): {e}", self.bin));
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, or SIGTERM and wait for the exit: its exit code and how long it took.
+    async fn stop(&mut self, graceful: bool) -> (Option<i32>, Duration) {
+        let mut child = self.child.take().expect("running");
+        let began = Instant::now();
+        if graceful {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        } else {
+            let _ = child.kill();
+        }
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status.code(), began.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if http.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Instant::now();
+        }
+        assert!(Instant::now() < deadline, "{base} did not become healthy");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// What the monitor knows of one search.
+#[derive(Default)]
+struct Track {
+    processed: u32,
+    status: String,
+    /// Set when an instance serves again after a kill, until the search moves.
+    since_serving: Option<Instant>,
+    /// When the kill happened, for the same wait measured from the kill.
+    since_kill: Option<Instant>,
+    said_recovering: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    tracks: HashMap<String, Track>,
+    /// (from serving again, from the kill) per search and restart.
+    gaps: Vec<(Duration, Duration)>,
+    duplicates_sent: usize,
+    duplicate_answers: HashMap<u16, usize>,
+    fault_bursts: usize,
+    stop: bool,
+}
+
+fn random(seed: &mut u64) -> u64 {
+    // xorshift: enough to vary which step is duplicated and which fault comes next.
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+#[tokio::main]
+async fn main() {
+    let o = Options::parse();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let dir = std::env::temp_dir().join(format!("scout-chaos-{run_id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin_url = std::env::var("POSTGRES_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    sqlx::any::install_default_drivers();
+    let database_url = match o.database.as_str() {
+        "postgres" => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL (POSTGRES_ADMIN_URL)");
+            sqlx::query(&format!("CREATE DATABASE scout_chaos_{run_id}")).execute(&mut conn).await.unwrap();
+            format!("{}/scout_chaos_{run_id}", admin_url.rsplit_once('/').unwrap().0)
+        }
+        _ => format!("sqlite:{}", dir.join("scout.db").display()),
+    };
+    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+
+    // With several instances, a round-robin proxy in front is their PUBLIC_URL (QStash calls it).
+    let proxy = match o.instances {
+        1 => None,
+        _ => Some(load_balancer::LoadBalancer::spawn().await),
+    };
+    let mut instances: Vec<Instance> = (0..o.instances)
+        .map(|i| {
+            let port = free_port();
+            let mut env = vec![
+                ("DATABASE_URL", database_url.clone()),
+                ("LEPTOS_SITE_ROOT", "target/site".into()),
+                ("RUST_LOG", "scout=info,warn".into()),
+                ("SIMULATOR_LATENCY_MS", o.latency_ms.to_string()),
+                ("SIMULATOR_FAULTS", "true".into()),
+                // Eight searches at once is the point; members' default limits would refuse most.
+                ("SCOUT_LIMIT_RUNS_IN_FLIGHT", "0".into()),
+                ("SCOUT_LIMIT_SEARCHES_PER_DAY", "0".into()),
+            ];
+            if let Some((_, public)) = &proxy {
+                env.push(("PUBLIC_URL", public.clone()));
+            }
+            Instance {
+                port,
+                child: None,
+                env: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                bin: o.bin.clone(),
+                log: dir.join(format!("instance-{i}.log")),
+            }
+        })
+        .collect();
+    for instance in &mut instances {
+        instance.start();
+        wait_healthy(&http, &instance.base()).await;
+        if let Some((balancer, _)) = &proxy {
+            balancer.add(&instance.base());
+        }
+    }
+    // The marketer's side: through the proxy when there is one.
+    let front = proxy.as_ref().map(|(_, public)| public.clone()).unwrap_or_else(|| instances[0].base());
+    println!(
+        "chaos: {} on {} ({} instance(s)), {} searches of {} creators, {} kills, simulator latency {} ms; logs in {}",
+        o.bin,
+        o.database,
+        o.instances,
+        o.searches,
+        o.target,
+        o.kills,
+        o.latency_ms,
+        dir.display()
+    );
+
+    // Before the first account exists, loopback requests act as the built-in user (as `make run`).
+    let campaign: Value =
+        http.post(format!("{front}/api/campaigns")).json(&json!({"name": "Chaos"})).send().await.unwrap().json().await.unwrap();
+    let campaign = campaign["id"].as_str().expect("campaign created").to_string();
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    let mut jobs = Vec::new();
+    for keyword in KEYWORDS.iter().take(o.searches) {
+        let body = json!({"campaignId": campaign, "keywords": [keyword], "targetResults": o.target});
+        let started: Value = http.post(format!("{front}/api/scraping/tiktok")).json(&body).send().await.unwrap().json().await.unwrap();
+        let id = started["jobId"].as_str().unwrap_or_else(|| panic!("search not started: {started}")).to_string();
+        shared.lock().unwrap().tracks.insert(id.clone(), Track::default());
+        jobs.push((id, keyword.to_string()));
+    }
+    let began = Instant::now();
+
+    let monitor = tokio::spawn(monitor(http.clone(), front.clone(), shared.clone()));
+    let faults = tokio::spawn(fault_bursts(http.clone(), instances.iter().map(Instance::base).collect(), shared.clone()));
+    let duplicates = tokio::spawn(duplicate_deliveries(http.clone(), front.clone(), database_url.clone(), shared.clone()));
+
+    // Kills spread over the run: at 1/(k+1), 2/(k+1), … of all creators found. SIGKILL and SIGTERM
+    // alternate; with several instances, each kill takes the next one in turn.
+    let total = o.target as u64 * o.searches as u64;
+    let mut stops = Vec::new();
+    for kill in 0..o.kills {
+        let at = total * (kill as u64 + 1) / (o.kills as u64 + 1);
+        loop {
+            let (found, running) = {
+                let s = shared.lock().unwrap();
+                (s.tracks.values().map(|t| t.processed as u64).sum::<u64>(), s.tracks.values().any(|t| !terminal(&t.status)))
+            };
+            if found >= at || !running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let graceful = kill % 2 == 1;
+        let victim = kill % instances.len();
+        let killed_at = Instant::now();
+        let (code, took) = instances[victim].stop(graceful).await;
+        instances[victim].start();
+        let serving = wait_healthy(&http, &instances[victim].base()).await;
+        // With another instance serving all along, a search should move on from the kill itself.
+        let serving = if instances.len() > 1 { killed_at } else { serving };
+        {
+            let mut s = shared.lock().unwrap();
+            for track in s.tracks.values_mut().filter(|t| !terminal(&t.status)) {
+                track.since_serving = Some(serving);
+                track.since_kill = Some(killed_at);
+            }
+        }
+        let signal = if graceful { "SIGTERM" } else { "SIGKILL" };
+        println!(
+            "  {:>6.1}s  {signal} instance {victim}: exit {} after {:.1}s, serving again {:.1}s after the kill",
+            began.elapsed().as_secs_f64(),
+            code.map(|c| c.to_string()).unwrap_or_else(|| "by signal".into()),
+            took.as_secs_f64(),
+            (serving.max(killed_at) - killed_at).as_secs_f64()
+        );
+        stops.push((graceful, code));
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let running = shared.lock().unwrap().tracks.values().any(|t| !terminal(&t.status));
+        if !running {
+            break;
+        }
+        assert!(Instant::now() < deadline, "searches still running after 30 minutes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let wall = began.elapsed();
+    shared.lock().unwrap().stop = true;
+    let _ = tokio::join!(monitor, faults, duplicates);
+
+    // What was stored, straight from the database: each creator of a search once, as many as it said.
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(2).connect(&database_url).await.unwrap();
+    let (mut finished, mut lost, mut duplicated) = (0, 0i64, 0i64);
+    for (id, keyword) in &jobs {
+        let (status, processed): (String, i64) =
+            sqlx::query_as("SELECT status, processed_results FROM scraping_jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        let (rows, handles): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT handle) FROM creators WHERE job_id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        finished += (status == "completed" && processed == o.target as i64) as usize;
+        lost += (processed - handles).max(0);
+        duplicated += rows - handles;
+        println!("  {keyword:<18} {status:<10} {processed:>5} reported, {rows:>5} stored, {handles:>5} distinct");
+    }
+    let s = shared.lock().unwrap();
+    let longest = s.gaps.iter().map(|g| g.0).max().unwrap_or_default();
+    let longest_from_kill = s.gaps.iter().map(|g| g.1).max().unwrap_or_default();
+    let said = s.tracks.values().filter(|t| t.said_recovering).count();
+    let sigterm_exits: Vec<String> = stops.iter().filter(|s| s.0).map(|s| format!("{:?}", s.1)).collect();
+    let mut answers: Vec<_> = s.duplicate_answers.iter().collect();
+    answers.sort();
+    println!(
+        "RESULT database={} instances={} searches={} target={} latency_ms={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
+         creators_duplicated={duplicated} duplicates_sent={} duplicate_answers={answers:?} fault_bursts={} kills_survived={}/{} \
+         sigterm_exit_codes=[{}] longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s searches_shown_recovering={said}",
+        o.database,
+        o.instances,
+        o.searches,
+        o.target,
+        o.latency_ms,
+        wall.as_secs_f64(),
+        jobs.len(),
+        s.duplicates_sent,
+        s.fault_bursts,
+        if finished == jobs.len() { stops.len() } else { 0 },
+        stops.len(),
+        sigterm_exits.join(","),
+        longest.as_secs_f64(),
+        longest_from_kill.as_secs_f64(),
+    );
+    drop(s);
+    for instance in &mut instances {
+        let _ = instance.stop(false).await;
+    }
+    db.close().await;
+    if o.database == "postgres" {
+        use sqlx::Connection;
+        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS scout_chaos_{run_id} WITH (FORCE)")).execute(&mut conn).await;
+        }
+    }
+    let ok = finished == jobs.len() && lost == 0 && duplicated == 0 && sigterm_exits.iter().all(|c| c == "Some(0)");
+    std::process::exit(if ok { 0 } else { 1 });
+}
+
+fn terminal(status: &str) -> bool {
+    matches!(status, "completed" | "failed" | "cancelled" | "timeout")
+}
+
+/// Reads every running search's status every 200 ms, as the page does, and records how long each
+/// showed no progress after an instance was serving again.
+async fn monitor(http: reqwest::Client, front: String, shared: Arc<Mutex<Shared>>) {
+    while !shared.lock().unwrap().stop {
+        let ids: Vec<String> =
+            shared.lock().unwrap().tracks.iter().filter(|(_, t)| !terminal(&t.status)).map(|(id, _)| id.clone()).collect();
+        for id in ids {
+            let Ok(answer) = http.get(format!("{front}/api/jobs/{id}/progress")).timeout(Duration::from_secs(2)).send().await else {
+                continue;
+            };
+            let Ok(job) = answer.json::<Value>().await else { continue };
+            let processed = job["processedResults"].as_u64().unwrap_or(0) as u32;
+            let status = job["status"].as_str().unwrap_or_default().to_string();
+            let mut s = shared.lock().unwrap();
+            let track = s.tracks.get_mut(&id).unwrap();
+            if job["waitingReason"] == "recovery" {
+                track.said_recovering = true;
+            }
+            let moved = processed != track.processed || (terminal(&status) && !terminal(&track.status));
+            track.processed = processed;
+            track.status = status;
+            if moved {
+                if let (Some(serving), Some(kill)) = (track.since_serving.take(), track.since_kill.take()) {
+                    let now = Instant::now();
+                    s.gaps.push((now.saturating_duration_since(serving), now - kill));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Every 3 s a burst of provider trouble on one instance's simulator: 500s on searches, 429s with a
+/// 2 s Retry-After, or failing profile lookups.
+async fn fault_bursts(http: reqwest::Client, bases: Vec<String>, shared: Arc<Mutex<Shared>>) {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let bursts = [
+        json!({"status": 500, "count": 4, "endpoint": "search"}),
+        json!({"status": 429, "count": 3, "retryAfter": 2, "endpoint": "search"}),
+        json!({"status": 500, "count": 12, "endpoint": "profile"}),
+        json!({"status": 429, "count": 4, "retryAfter": 2, "endpoint": "profile"}),
+    ];
+    while !shared.lock().unwrap().stop {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let burst = &bursts[(random(&mut seed) % bursts.len() as u64) as usize];
+        let base = &bases[(random(&mut seed) % bases.len() as u64) as usize];
+        let sent = http
+            .post(format!("{base}/simulator/scrapecreators/_faults"))
+            .header("x-api-key", scout::config::SIMULATOR_API_KEY)
+            .json(burst)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if sent {
+            shared.lock().unwrap().fault_bursts += 1;
+        }
+    }
+}
+
+/// Twice a second, one of the latest job-step messages delivered again, signed as QStash signs a
+/// redelivery (a fresh token for the same body), as at-least-once delivery may.
+async fn duplicate_deliveries(http: reqwest::Client, front: String, database_url: String, shared: Arc<Mutex<Shared>>) {
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&database_url).await.unwrap();
+    let mut seed = 0xD1B5_4A32_D192_ED03u64;
+    while !shared.lock().unwrap().stop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let latest: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, body FROM qstash_messages WHERE destination LIKE $1 AND state <> 'cancelled' ORDER BY created_at DESC LIMIT 8",
+        )
+        .bind(format!("%{STEP_PATH}"))
+        .fetch_all(&db)
+        .await
+        .unwrap_or_default();
+        if latest.is_empty() {
+            continue;
+        }
+        let (id, body) = &latest[(random(&mut seed) % latest.len() as u64) as usize];
+        let body = STANDARD.decode(body).unwrap_or_default();
+        let url = format!("{front}{STEP_PATH}");
+        let token =
+            sign(DEV_CURRENT_SIGNING_KEY, &url, &body, chrono::Utc::now().timestamp(), &format!("jwt_{}", uuid::Uuid::new_v4().simple()));
+        let answer = http
+            .post(&url)
+            .header("Upstash-Signature", token)
+            .header("Upstash-Message-Id", id)
+            .header("Upstash-Retried", "0")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        let mut s = shared.lock().unwrap();
+        s.duplicates_sent += 1;
+        if let Ok(answer) = answer {
+            *s.duplicate_answers.entry(answer.status().as_u16()).or_default() += 1;
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Several instances on one PostgreSQL database with the embedded QStash server, as behind a load
+//! balancer: they share the deliveries, never take one another's in-flight one, and when one dies the
+//! others carry its searches on.
+
+use crate::{
+    helpers::{assert_completed, spawn_app_with, Backend},
+    load_balancer::LoadBalancer,
+    qstash_timed::*,
+};
+use serde_json::{json, Value};
+use std::{collections::HashSet, time::Duration};
+
+const JOB_LIMIT: Duration = Duration::from_secs(120);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_deliveries_and_each_message_is_delivered_once() {
+    let (public, calls) = spawn_timed_destination().await;
+    let first = spawn_app_with(Backend::Postgres, &[("PUBLIC_URL", public.as_str())]).await;
+    let second = first.another_instance().await;
+    // 64 calls of 300 ms: more than one instance's delivery slots take at once, so both loops lease.
+    let mut ids = Vec::new();
+    for i in 0..64 {
+        let via = if i % 2 == 0 { &first } else { &second };
+        let published = via.qstash(reqwest::Method::POST, &format!("/v2/publish/{public}/shared/{i}")).body("{}").send().await.unwrap();
+        assert_eq!(published.status(), 200);
+        ids.push(published.json::<Value>().await.unwrap()["messageId"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let message = first.wait_for_message_state(id, "delivered").await;
+        assert_eq!(message["retried"], 0, "{message}");
+    }
+
+    let delivered = calls_to(&calls, "/shared/");
+    let paths: HashSet<_> = delivered.iter().map(|c| c.path.clone()).collect();
+    assert_eq!((delivered.len(), paths.len()), (64, 64), "each message called exactly once");
+    let (by_first, by_second) = (first.deliveries_started().await, second.deliveries_started().await);
+    assert_eq!(by_first + by_second, 64, "no delivery started twice");
+    assert!(by_first > 0 && by_second > 0, "both instances took a share: {by_first} and {by_second}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_mid_job_leaves_the_search_to_the_other() {
+    // Two instances behind a load balancer that QStash calls (`PUBLIC_URL`), 3 s leases.
+    let (balancer, public) = LoadBalancer::spawn().await;
+    let settings = [("PUBLIC_URL", public.as_str()), ("SIMULATOR_LATENCY_MS", "20"), ("QSTASH_DEV_LEASE_SECS", "3")];
+    let mut first = spawn_app_with(Backend::Postgres, &settings).await;
+    let survivor = first.another_instance().await;
+    balancer.add(&first.address);
+    balancer.add(&survivor.address);
+
+    // The marketer's browser talks to the load balancer too.
+    let campaign = survivor.create_campaign("Two instances").await;
+    let started = survivor
+        .client
+        .post(format!("{public}/api/scraping/tiktok"))
+        .json(&json!({"campaignId": campaign, "keywords": ["sea kayaking"], "targetResults": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200);
+    let job_id = started.json::<Value>().await.unwrap()["jobId"].as_str().unwrap().to_string();
+
+    // Mid-job: some creators saved, and the first instance is running a step (it answered the
+    // step's webhook call) when it dies.
+    let deadline = std::time::Instant::now() + JOB_LIMIT;
+    loop {
+        let job = survivor.job(&job_id).await;
+        assert!(!job.status.is_terminal(), "the job ended before the kill: {job:?}");
+        if job.processed_results > 0 && balancer.running_a_step().as_deref() == Some(first.address.as_str()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the first instance never ran a step: {job:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let steps_before = balancer.steps_answered(&survivor.address);
+    first.crash();
+
+    let job = survivor.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    assert_eq!(job.processed_results, 1000);
+    let rows = survivor.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000, "every creator once");
+    assert_eq!(rows.iter().map(|r| r[0].to_string()).collect::<HashSet<_>>().len(), 1000, "no creator twice");
+    assert!(balancer.steps_answered(&survivor.address) > steps_before, "the survivor ran the rest of the job's steps");
+    assert!(survivor.deliveries_started().await > 0);
+}
