@@ -59,7 +59,7 @@ impl Options {
             searches: 8,
             target: 1000,
             kills: 4,
-            latency_ms: 100,
+            latency_ms: 300,
             bin: "target/scout".into(),
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -241,7 +241,30 @@ async fn main() {
         dir.display()
     );
 
-    // Before the first account exists, loopback requests act as the built-in user (as `make run`).
+    // The first account, as on a new install (directly on one instance), and an API token for it.
+    let setup = http
+        .post(format!("{}/api/auth/setup", instances[0].base()))
+        .json(&json!({"email": "chaos@scout.test", "password": "chaos monkey password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(setup.status(), 201, "setup: {}", setup.text().await.unwrap_or_default());
+    let cookie = setup.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("scout_session="));
+    let cookie = cookie.and_then(|v| v.split(';').next()).expect("a session cookie").to_string();
+    let token: Value = http
+        .post(format!("{}/api/tokens", instances[0].base()))
+        .header("cookie", cookie)
+        .header("origin", instances[0].base())
+        .json(&json!({"name": "chaos"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", token["token"].as_str().expect("a token")).parse().unwrap());
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).default_headers(headers).build().unwrap();
     let campaign: Value =
         http.post(format!("{front}/api/campaigns")).json(&json!({"name": "Chaos"})).send().await.unwrap().json().await.unwrap();
     let campaign = campaign["id"].as_str().expect("campaign created").to_string();
@@ -264,6 +287,10 @@ async fn main() {
     // alternate; with several instances, each kill takes the next one in turn.
     let total = o.target as u64 * o.searches as u64;
     let mut stops = Vec::new();
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(2).connect(&database_url).await.unwrap();
+    // (step message in flight at a kill, epoch ms when an instance served again): when that message
+    // was leased again tells how long the step waited to be taken over.
+    let mut in_flight_at_kills: Vec<(String, i64)> = Vec::new();
     for kill in 0..o.kills {
         let at = total * (kill as u64 + 1) / (o.kills as u64 + 1);
         loop {
@@ -280,10 +307,14 @@ async fn main() {
         let victim = kill % instances.len();
         let killed_at = Instant::now();
         let (code, took) = instances[victim].stop(graceful).await;
+        let steps: Vec<(Option<String>,)> =
+            sqlx::query_as("SELECT qstash_message_id FROM scraping_jobs WHERE status IN ('pending', 'processing')").fetch_all(&db).await.unwrap();
         instances[victim].start();
         let serving = wait_healthy(&http, &instances[victim].base()).await;
         // With another instance serving all along, a search should move on from the kill itself.
         let serving = if instances.len() > 1 { killed_at } else { serving };
+        let serving_ms = epoch_ms() - serving.elapsed().as_millis() as i64;
+        in_flight_at_kills.extend(steps.into_iter().filter_map(|(m,)| m).map(|m| (m, serving_ms)));
         {
             let mut s = shared.lock().unwrap();
             for track in s.tracks.values_mut().filter(|t| !terminal(&t.status)) {
@@ -315,8 +346,22 @@ async fn main() {
     shared.lock().unwrap().stop = true;
     let _ = tokio::join!(monitor, faults, duplicates);
 
+    // How long each step in flight at a kill waited after an instance served again until a delivery
+    // leased it (its `ACTIVE` event); none when a step had already ended by other means.
+    let mut takeovers = Vec::new();
+    for (message, serving_ms) in &in_flight_at_kills {
+        let (leased,): (Option<i64>,) =
+            sqlx::query_as("SELECT MIN(created_at) FROM qstash_events WHERE message_id = $1 AND state = 'ACTIVE' AND created_at >= $2")
+                .bind(message)
+                .bind(serving_ms)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        if let Some(leased) = leased {
+            takeovers.push(Duration::from_millis((leased - serving_ms).max(0) as u64));
+        }
+    }
     // What was stored, straight from the database: each creator of a search once, as many as it said.
-    let db = sqlx::any::AnyPoolOptions::new().max_connections(2).connect(&database_url).await.unwrap();
     let (mut finished, mut lost, mut duplicated) = (0, 0i64, 0i64);
     for (id, keyword) in &jobs {
         let (status, processed): (String, i64) =
@@ -341,7 +386,7 @@ async fn main() {
     println!(
         "RESULT database={} instances={} searches={} target={} latency_ms={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
          creators_duplicated={duplicated} duplicates_sent={} duplicate_answers={answers:?} fault_bursts={} kills_survived={}/{} \
-         sigterm_exit_codes=[{}] longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s searches_shown_recovering={said}",
+         sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s searches_shown_recovering={said}",
         o.database,
         o.instances,
         o.searches,
@@ -354,6 +399,8 @@ async fn main() {
         if finished == jobs.len() { stops.len() } else { 0 },
         stops.len(),
         sigterm_exits.join(","),
+        takeovers.len(),
+        takeovers.iter().max().copied().unwrap_or_default().as_secs_f64(),
         longest.as_secs_f64(),
         longest_from_kill.as_secs_f64(),
     );
@@ -370,6 +417,10 @@ async fn main() {
     }
     let ok = finished == jobs.len() && lost == 0 && duplicated == 0 && sigterm_exits.iter().all(|c| c == "Some(0)");
     std::process::exit(if ok { 0 } else { 1 });
+}
+
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn terminal(status: &str) -> bool {
@@ -435,7 +486,8 @@ async fn fault_bursts(http: reqwest::Client, bases: Vec<String>, shared: Arc<Mut
     }
 }
 
-/// Twice a second, one of the latest job-step messages delivered again, signed as QStash signs a
+/// Twice a second, one of the latest job-step messages delivered again (answers counted by status, 0
+/// for none), signed as QStash signs a
 /// redelivery (a fresh token for the same body), as at-least-once delivery may.
 async fn duplicate_deliveries(http: reqwest::Client, front: String, database_url: String, shared: Arc<Mutex<Shared>>) {
     let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&database_url).await.unwrap();
@@ -452,24 +504,25 @@ async fn duplicate_deliveries(http: reqwest::Client, front: String, database_url
         if latest.is_empty() {
             continue;
         }
-        let (id, body) = &latest[(random(&mut seed) % latest.len() as u64) as usize];
+        let (id, body) = latest[(random(&mut seed) % latest.len() as u64) as usize].clone();
         let body = STANDARD.decode(body).unwrap_or_default();
         let url = format!("{front}{STEP_PATH}");
-        let token =
-            sign(DEV_CURRENT_SIGNING_KEY, &url, &body, chrono::Utc::now().timestamp(), &format!("jwt_{}", uuid::Uuid::new_v4().simple()));
-        let answer = http
+        let token = sign(DEV_CURRENT_SIGNING_KEY, &url, &body, chrono::Utc::now().timestamp(), &format!("jwt_{}", uuid::Uuid::new_v4().simple()));
+        let request = http
             .post(&url)
             .header("Upstash-Signature", token)
             .header("Upstash-Message-Id", id)
             .header("Upstash-Retried", "0")
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        let mut s = shared.lock().unwrap();
-        s.duplicates_sent += 1;
-        if let Ok(answer) = answer {
-            *s.duplicate_answers.entry(answer.status().as_u16()).or_default() += 1;
-        }
+            .body(body);
+        shared.lock().unwrap().duplicates_sent += 1;
+        // Not awaited here: a duplicate of a step in flight runs (or waits for) that step, which
+        // takes seconds, and the next duplicate should not wait for it.
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let answer = request.send().await;
+            let status = answer.map(|a| a.status().as_u16()).unwrap_or(0);
+            *shared.lock().unwrap().duplicate_answers.entry(status).or_default() += 1;
+        });
     }
 }

@@ -116,7 +116,7 @@ pub struct DevQstashConfig {
     pub identity_configured: bool,
     /// HTTP timeout of one delivery.
     pub delivery_timeout: Duration,
-    /// How long a delivery's lease lasts unless renewed (`QSTASH_DEV_LEASE_SECS`, 10). A running
+    /// How long a delivery's lease lasts unless renewed (`QSTASH_DEV_LEASE_SECS`, 6). A running
     /// delivery renews it every third of this, so when its instance dies another one takes the
     /// message over after at most this long, whatever the delivery timeout.
     pub lease: Duration,
@@ -301,7 +301,7 @@ impl Config {
             enabled: embedded,
             identity_configured: ["QSTASH_DEV_TOKEN", "QSTASH_DEV_CURRENT_SIGNING_KEY", "QSTASH_DEV_NEXT_SIGNING_KEY"].iter().all(|n| get(n).is_some()),
             delivery_timeout: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DELIVERY_TIMEOUT_SECS", 120)?),
-            lease: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_LEASE_SECS", 10)?),
+            lease: Duration::from_secs(parse_or::<u64>(&get, "QSTASH_DEV_LEASE_SECS", 6)?),
             backoff_scale: parse_or(&get, "QSTASH_DEV_BACKOFF_SCALE", 1.0)?,
             poll_interval: Duration::from_millis(parse_or(&get, "QSTASH_DEV_POLL_MS", 500)?),
             dedup_window: Duration::from_secs(parse_or(&get, "QSTASH_DEV_DEDUP_WINDOW_SECS", 600)?),
@@ -693,7 +693,7 @@ mod tests {
 
     #[test]
     fn delivery_leases_are_short_and_bounded() {
-        assert_eq!(config(&[]).unwrap().dev_qstash.lease, Duration::from_secs(10));
+        assert_eq!(config(&[]).unwrap().dev_qstash.lease, Duration::from_secs(6));
         assert_eq!(config(&[("QSTASH_DEV_LEASE_SECS", "2")]).unwrap().dev_qstash.lease, Duration::from_secs(2));
         for bad in ["0", "1", "3601", "soon"] {
             assert!(config(&[("QSTASH_DEV_LEASE_SECS", bad)]).is_err(), "{bad}");
