@@ -5,7 +5,8 @@
 //! creators lost or stored twice, and how long each search showed no progress after a restart.
 //!
 //! Usage (after `make build`): `cargo run --example chaos --features ssr -- [--database sqlite|postgres]
-//! [--instances N] [--searches N] [--target N] [--kills N] [--latency-ms N] [--bin target/scout]`.
+//! [--instances N] [--searches N] [--target N] [--kills N] [--latency-ms N] [--faults true|false]
+//! [--bin target/scout]`.
 //! With `--instances 2` or more (PostgreSQL), the instances share one database behind a small
 //! round-robin proxy that is their `PUBLIC_URL`; each kill takes down one instance (in turn) while the
 //! others keep serving, and starts it again.
@@ -48,6 +49,8 @@ struct Options {
     target: u32,
     kills: usize,
     latency_ms: u64,
+    /// Provider fault bursts on (`--faults false` measures the recovery gaps alone).
+    faults: bool,
     bin: String,
 }
 
@@ -60,6 +63,7 @@ impl Options {
             target: 1000,
             kills: 4,
             latency_ms: 300,
+            faults: true,
             bin: "target/scout".into(),
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -74,6 +78,7 @@ impl Options {
                 "--kills" => o.kills = number() as usize,
                 "--latency-ms" => o.latency_ms = number(),
                 "--bin" => o.bin = value.clone(),
+                "--faults" => o.faults = value != "false",
                 other => panic!("unknown option {other}"),
             }
         }
@@ -280,7 +285,7 @@ async fn main() {
     let began = Instant::now();
 
     let monitor = tokio::spawn(monitor(http.clone(), front.clone(), shared.clone()));
-    let faults = tokio::spawn(fault_bursts(http.clone(), instances.iter().map(Instance::base).collect(), shared.clone()));
+    let faults = tokio::spawn(fault_bursts(o.faults, http.clone(), instances.iter().map(Instance::base).collect(), shared.clone()));
     let duplicates = tokio::spawn(duplicate_deliveries(http.clone(), front.clone(), database_url.clone(), shared.clone()));
 
     // Kills spread over the run: at 1/(k+1), 2/(k+1), … of all creators found. SIGKILL and SIGTERM
@@ -288,8 +293,9 @@ async fn main() {
     let total = o.target as u64 * o.searches as u64;
     let mut stops = Vec::new();
     let db = sqlx::any::AnyPoolOptions::new().max_connections(2).connect(&database_url).await.unwrap();
-    // (step message in flight at a kill, epoch ms when an instance served again): when that message
-    // was leased again tells how long the step waited to be taken over.
+    // (step message of a live search at a kill, epoch ms from which it could be delivered: when an
+    // instance served again, or later when it was due): when that message was leased again tells how
+    // long the step waited to be taken over.
     let mut in_flight_at_kills: Vec<(String, i64)> = Vec::new();
     for kill in 0..o.kills {
         let at = total * (kill as u64 + 1) / (o.kills as u64 + 1);
@@ -307,14 +313,21 @@ async fn main() {
         let victim = kill % instances.len();
         let killed_at = Instant::now();
         let (code, took) = instances[victim].stop(graceful).await;
-        let steps: Vec<(Option<String>,)> =
-            sqlx::query_as("SELECT qstash_message_id FROM scraping_jobs WHERE status IN ('pending', 'processing')").fetch_all(&db).await.unwrap();
+        // The step message of every live search, and when it is due (a retry's backoff or a planned
+        // pause may put that after the restart).
+        let steps: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT m.id, m.not_before FROM scraping_jobs j JOIN qstash_messages m ON m.id = j.qstash_message_id
+             WHERE j.status IN ('pending', 'processing') AND m.state = 'pending'",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap();
         instances[victim].start();
         let serving = wait_healthy(&http, &instances[victim].base()).await;
         // With another instance serving all along, a search should move on from the kill itself.
         let serving = if instances.len() > 1 { killed_at } else { serving };
         let serving_ms = epoch_ms() - serving.elapsed().as_millis() as i64;
-        in_flight_at_kills.extend(steps.into_iter().filter_map(|(m,)| m).map(|m| (m, serving_ms)));
+        in_flight_at_kills.extend(steps.into_iter().map(|(message, due)| (message, serving_ms.max(due))));
         {
             let mut s = shared.lock().unwrap();
             for track in s.tracks.values_mut().filter(|t| !terminal(&t.status)) {
@@ -346,8 +359,8 @@ async fn main() {
     shared.lock().unwrap().stop = true;
     let _ = tokio::join!(monitor, faults, duplicates);
 
-    // How long each step in flight at a kill waited after an instance served again until a delivery
-    // leased it (its `ACTIVE` event); none when a step had already ended by other means.
+    // How long each step of a live search at a kill waited, from when an instance served again (or
+    // it was due), until a delivery leased it (its `ACTIVE` event); none when it ended otherwise.
     let mut takeovers = Vec::new();
     for (message, serving_ms) in &in_flight_at_kills {
         let (leased,): (Option<i64>,) =
@@ -384,7 +397,7 @@ async fn main() {
     let mut answers: Vec<_> = s.duplicate_answers.iter().collect();
     answers.sort();
     println!(
-        "RESULT database={} instances={} searches={} target={} latency_ms={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
+        "RESULT database={} instances={} searches={} target={} latency_ms={} faults={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
          creators_duplicated={duplicated} duplicates_sent={} duplicate_answers={answers:?} fault_bursts={} kills_survived={}/{} \
          sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s searches_shown_recovering={said}",
         o.database,
@@ -392,6 +405,7 @@ async fn main() {
         o.searches,
         o.target,
         o.latency_ms,
+        o.faults,
         wall.as_secs_f64(),
         jobs.len(),
         s.duplicates_sent,
@@ -461,7 +475,7 @@ async fn monitor(http: reqwest::Client, front: String, shared: Arc<Mutex<Shared>
 
 /// Every 3 s a burst of provider trouble on one instance's simulator: 500s on searches, 429s with a
 /// 2 s Retry-After, or failing profile lookups.
-async fn fault_bursts(http: reqwest::Client, bases: Vec<String>, shared: Arc<Mutex<Shared>>) {
+async fn fault_bursts(on: bool, http: reqwest::Client, bases: Vec<String>, shared: Arc<Mutex<Shared>>) {
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let bursts = [
         json!({"status": 500, "count": 4, "endpoint": "search"}),
@@ -471,6 +485,9 @@ async fn fault_bursts(http: reqwest::Client, bases: Vec<String>, shared: Arc<Mut
     ];
     while !shared.lock().unwrap().stop {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        if !on {
+            continue;
+        }
         let burst = &bursts[(random(&mut seed) % bursts.len() as u64) as usize];
         let base = &bases[(random(&mut seed) % bases.len() as u64) as usize];
         let sent = http

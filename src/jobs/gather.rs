@@ -6,7 +6,8 @@
 //! lookups already queued are then finished, except that none start after a 429 or a refusal. At
 //! twice the time budget (the hard stop) the step ends whatever is in flight: queued lookups are left
 //! for a later step and the creators of lookups still running are kept as the search found them, so
-//! a step always ends well inside its delivery's timeout with what it has. Nothing is written here:
+//! a step always ends well inside its delivery's timeout with what it has. A shutdown ends its paging
+//! at once. Nothing is written here:
 //! the step decides what to keep (`decision`) and commits it.
 
 use crate::{
@@ -21,6 +22,10 @@ use anyhow::Context;
 use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt};
 use std::{
     collections::{HashMap, HashSet, VecDeque},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -28,7 +33,7 @@ use std::{
 pub const MAX_LANES_PER_STEP: usize = 3;
 
 /// What one step is allowed to do.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Budget {
     /// Provider calls of this job in flight at most.
     pub concurrency: usize,
@@ -40,6 +45,12 @@ pub struct Budget {
     pub cached_since: Option<i64>,
     /// Lanes paged at once (each one page at a time).
     pub lanes: usize,
+    /// Set when this instance begins to shut down (SIGTERM): the step then stops paging as if its
+    /// time were spent, looks up the few creators it has queued (a second or so), and saves, so it
+    /// ends within the shutdown grace and its next step goes to an instance that stays, instead of
+    /// being handed back and done again. (Ending it harder would leave a step that had nothing yet
+    /// with no progress, which answers as a failed attempt.)
+    pub stopping: Arc<AtomicBool>,
 }
 
 /// For a similar search: the step shows `processing` on the bar once it has found every creator the
@@ -149,7 +160,8 @@ pub async fn gather(
     let mut processing_reported: Option<Instant> = None;
 
     loop {
-        if !stop_paging && (taken >= want || started.elapsed() >= budget.time) {
+        let shutting_down = budget.stopping.load(Ordering::SeqCst);
+        if !stop_paging && (taken >= want || started.elapsed() >= budget.time || shutting_down) {
             stop_paging = true;
         }
         if let Some(report) = processing.filter(|_| taken >= needed && !stop_lookups) {

@@ -98,6 +98,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
         } else {
             MAX_LANES_PER_STEP
         },
+        stopping: state.stopping.clone(),
     };
     let exclude: Vec<&str> = job.target_username.iter().chain(job.target_external_id.iter()).map(String::as_str).collect();
     let processing = (job.kind() == SearchKind::Similar).then_some(ProcessingReport {

@@ -236,6 +236,11 @@ impl TestApp {
         }
     }
 
+    /// Changes a setting for the next `restart` (as a redeploy with another configuration would).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.settings.insert(key.into(), value.into());
+    }
+
     /// Starts the app again on the same port and database (QStash must still reach the same URL).
     pub async fn restart(&mut self) {
         self.crash();

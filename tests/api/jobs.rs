@@ -24,6 +24,7 @@ crate::on_both_databases!(
     a_restart_mid_job_resumes_with_no_lost_or_duplicated_creators,
     a_step_in_flight_at_a_crash_is_taken_over_when_its_lease_lapses,
     a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanly,
+    a_sigterm_ends_the_running_step_early_and_saves_what_it_found,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
     a_profile_that_keeps_failing_does_not_fail_the_job,
@@ -407,6 +408,45 @@ async fn a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanl
     let (state, retried): (String, i64) =
         sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
     assert_eq!((state.as_str(), retried), ("delivered", 0));
+}
+
+async fn a_sigterm_ends_the_running_step_early_and_saves_what_it_found(backend: Backend) {
+    // Steps that want all 1,000 creators at 200 ms a call would run for their whole 20 s budget, far
+    // past the 10 s shutdown grace. A SIGTERM ends the running step instead: it stops paging, lets its
+    // calls in flight finish, saves, and publishes the next step, so the step is delivered (not handed
+    // back to be done again) and a later instance carries on from what it saved.
+    let mut app = spawn_app_with(
+        backend,
+        &[("SIMULATOR_LATENCY_MS", "200"), ("SCOUT_STEP_CREATORS", "1000"), ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120")],
+    )
+    .await;
+    let campaign = app.create_campaign("Deploy mid-step").await;
+    let job_id = app.start_search(&campaign, &["woodturning"], 1000).await;
+    let pool = app.db().await;
+    let in_flight = leased_message(&pool).await;
+    // Well into the step: some creators looked up, none saved yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (step, saved): (i64, i64) =
+        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
+    assert_eq!((step, saved), (0, 0), "the first step is still running");
+
+    assert_eq!(app.terminate().await, Ok(()), "exit 0");
+    let (state, retried): (String, i64) =
+        sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
+    assert_eq!((state.as_str(), retried), ("delivered", 0), "the step ended in the grace and its delivery was recorded");
+    let (step, saved): (i64, i64) =
+        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(step, 1, "the next step was published");
+    assert!(saved > 0 && saved < 1000, "what the step found was saved: {saved}");
+    pool.close().await;
+
+    app.set("SIMULATOR_LATENCY_MS", "0");
+    app.restart().await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
 }
 
 /// The id of a message a delivery holds right now (the job's step in flight), once there is one.
