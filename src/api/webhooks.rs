@@ -56,7 +56,8 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
     let message: StepMessage = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
     let retried = headers.get("upstash-retried").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
-    match step::run(&state, &message, retried).await {
+    let resumed = retried > 0 || delivered_before(&state, &headers).await;
+    match step::run(&state, &message, retried, resumed).await {
         Ok(result) => Ok(Json(describe(&result)).into_response()),
         Err(StepError::Retryable(reason)) => {
             // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.
@@ -65,6 +66,22 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
                 .into_response())
         }
         Err(StepError::Unexpected(e)) => Err(ApiError::Unexpected(e)),
+    }
+}
+
+/// Whether the embedded QStash server started this message before (its instance died, or it was
+/// handed back at a shutdown): the step is then resumed work. (Real QStash says so with
+/// `Upstash-Retried` alone.) A failed look counts as a first delivery.
+async fn delivered_before(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(id) = headers.get("upstash-message-id").and_then(|v| v.to_str().ok()).filter(|_| state.dev_qstash.is_some()) else {
+        return false;
+    };
+    match db::qstash::deliveries_started(&state.db, id).await {
+        Ok(n) => n > 1,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not tell whether a step was delivered before");
+            false
+        }
     }
 }
 

@@ -27,6 +27,16 @@ use std::{collections::HashSet, time::Duration};
 /// only bounds a pathological graph (a 1,000-creator walk keeps a few thousand).
 const MAX_WAITING_LANES: usize = 5_000;
 
+/// A resumed step takes a quarter of the usual batch: the search has shown no progress since the
+/// first delivery of this step began (a restart, a takeover, a failure), so it saves again within
+/// seconds rather than after a whole step; the steps after it are full size again.
+fn batch_size(configured: usize, resumed: bool) -> usize {
+    match resumed {
+        true => (configured / 4).max(1),
+        false => configured,
+    }
+}
+
 /// What a delivery did; the webhook answers 2xx for all of these.
 #[derive(Debug, PartialEq)]
 pub enum StepResult {
@@ -62,9 +72,10 @@ impl From<PublishStepError> for StepError {
     }
 }
 
-/// Runs the step `msg` names. `retried` is QStash's `Upstash-Retried` for this delivery.
+/// Runs the step `msg` names. `retried` is QStash's `Upstash-Retried` for this delivery; `resumed`
+/// says the step was delivered before (a retry, or a delivery whose instance died or shut down).
 #[tracing::instrument(skip(state), fields(job_id = %msg.job_id, step = ?msg.step))]
-pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<StepResult, StepError> {
+pub async fn run(state: &AppState, msg: &StepMessage, retried: u32, resumed: bool) -> Result<StepResult, StepError> {
     let Some(job) = db::jobs::find(&state.db, &msg.job_id).await.context("Failed to load the job")? else {
         return Ok(StepResult::Ignored("unknown job"));
     };
@@ -89,7 +100,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32) -> Result<St
     let needed = (job.target_results - job.processed_results).max(0) as usize;
     let budget = Budget {
         concurrency: state.config.jobs.provider_concurrency,
-        batch: state.config.jobs.step_creators,
+        batch: batch_size(state.config.jobs.step_creators, resumed),
         time: state.config.jobs.step_budget,
         cached_since: state.config.jobs.profile_cache.map(|keep| db::now_ms() - keep.as_millis() as i64),
         // A walk through related profiles visits many lanes of one page each.
@@ -359,4 +370,16 @@ async fn retry_later(state: &AppState, job: &JobRow, step: i64, retried: u32, er
     };
     db::jobs::record_error(&state.db, &job.id, step, &error.user_message(), resume_at).await.context("Failed to record the error")?;
     Err(StepError::Retryable(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_size;
+
+    #[test]
+    fn a_resumed_step_takes_a_quarter_batch() {
+        assert_eq!(batch_size(160, false), 160);
+        assert_eq!(batch_size(160, true), 40);
+        assert_eq!(batch_size(2, true), 1, "never nothing");
+    }
 }

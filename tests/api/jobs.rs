@@ -345,12 +345,18 @@ async fn a_step_in_flight_at_a_crash_is_taken_over_when_its_lease_lapses(backend
 
     app.crash();
     pool.close().await;
+    // Slower calls after the restart, so the bar's first move can be seen before the next step's.
+    app.set("SIMULATOR_LATENCY_MS", "100");
     app.restart().await;
     let pool = app.db().await;
 
     let waiting = app.wait_until(&job_id, JOB_LIMIT, |j| j.waiting_reason == Some(WaitingReason::Recovery) || j.status.is_terminal()).await;
     assert_eq!(waiting.waiting_reason, Some(WaitingReason::Recovery), "the bar said why it waited: {waiting:?}");
     assert_eq!(waiting.status_text(), "Resuming after a restart…");
+    // The step taken over is resumed work: it pages for a quarter of the usual 160 creators (plus
+    // what the pages in flight then bring), so the bar moves again soon.
+    let moved = app.wait_until(&job_id, JOB_LIMIT, |j| j.processed_results > 0).await;
+    assert!(moved.processed_results < 160, "a short first step: {moved:?}");
     let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
     assert_completed(&job);
     assert_eq!(job.processed_results, 1000);

@@ -268,6 +268,14 @@ async fn lease_plain(conn: &mut sqlx::AnyConnection, now: i64, until: i64, limit
     .await
 }
 
+/// How many deliveries of a message have started (its `ACTIVE` events): more than one means it was
+/// delivered again (a lapsed or handed-back lease, or a retry).
+pub async fn deliveries_started(db: &Db, id: &str) -> sqlx::Result<i64> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM qstash_events WHERE message_id = $1 AND state = 'ACTIVE'").bind(id).fetch_one(db).await?;
+    Ok(n)
+}
+
 /// Where a message's delivery stands: its state, when it is due, and until when it is leased.
 pub async fn delivery_of(db: &Db, id: &str) -> sqlx::Result<Option<(String, i64, i64)>> {
     sqlx::query_as("SELECT state, not_before, locked_until FROM qstash_messages WHERE id = $1").bind(id).fetch_optional(db).await
