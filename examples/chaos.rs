@@ -6,7 +6,8 @@
 //!
 //! Usage (after `make build`): `cargo run --example chaos --features ssr -- [--database sqlite|postgres]
 //! [--instances N] [--searches N] [--target N] [--kills N] [--latency-ms N] [--faults true|false]
-//! [--bin target/scout]`.
+//! [--keep true] [--bin target/scout]`. The SQLite database and the servers' logs stay in the folder
+//! it names; a PostgreSQL database is dropped unless `--keep true`.
 //! With `--instances 2` or more (PostgreSQL), the instances share one database behind a small
 //! round-robin proxy that is their `PUBLIC_URL`; each kill takes down one instance (in turn) while the
 //! others keep serving, and starts it again.
@@ -51,6 +52,8 @@ struct Options {
     latency_ms: u64,
     /// Provider fault bursts on (`--faults false` measures the recovery gaps alone).
     faults: bool,
+    /// Keep the PostgreSQL database afterwards, for a look at what happened (`--keep true`).
+    keep: bool,
     bin: String,
 }
 
@@ -64,6 +67,7 @@ impl Options {
             kills: 4,
             latency_ms: 300,
             faults: true,
+            keep: false,
             bin: "target/scout".into(),
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,6 +83,7 @@ impl Options {
                 "--latency-ms" => o.latency_ms = number(),
                 "--bin" => o.bin = value.clone(),
                 "--faults" => o.faults = value != "false",
+                "--keep" => o.keep = value == "true",
                 other => panic!("unknown option {other}"),
             }
         }
@@ -234,6 +239,9 @@ async fn main() {
     }
     // The marketer's side: through the proxy when there is one.
     let front = proxy.as_ref().map(|(_, public)| public.clone()).unwrap_or_else(|| instances[0].base());
+    if o.database == "postgres" && o.keep {
+        println!("chaos: keeping the database {database_url}");
+    }
     println!(
         "chaos: {} on {} ({} instance(s)), {} searches of {} creators, {} kills, simulator latency {} ms; logs in {}",
         o.bin,
@@ -376,7 +384,13 @@ async fn main() {
     }
     // What was stored, straight from the database: each creator of a search once, as many as it said.
     let (mut finished, mut lost, mut duplicated) = (0, 0i64, 0i64);
+    // For scale: the times between a search's saves (a step's length under this load), kills or not.
+    let mut between_saves: Vec<i64> = Vec::new();
     for (id, keyword) in &jobs {
+        let saved: Vec<(i64,)> =
+            sqlx::query_as("SELECT created_at FROM creators WHERE job_id = $1 ORDER BY created_at").bind(id).fetch_all(&db).await.unwrap();
+        // One step's creators are inserted within moments of each other; a second apart is another save.
+        between_saves.extend(saved.windows(2).map(|w| w[1].0 - w[0].0).filter(|gap| *gap >= 1000));
         let (status, processed): (String, i64) =
             sqlx::query_as("SELECT status, processed_results FROM scraping_jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         let (rows, handles): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT handle) FROM creators WHERE job_id = $1")
@@ -389,6 +403,8 @@ async fn main() {
         duplicated += rows - handles;
         println!("  {keyword:<18} {status:<10} {processed:>5} reported, {rows:>5} stored, {handles:>5} distinct");
     }
+    between_saves.sort_unstable();
+    let median_between_saves = between_saves.get(between_saves.len() / 2).copied().unwrap_or_default() as f64 / 1000.0;
     let s = shared.lock().unwrap();
     let longest = s.gaps.iter().map(|g| g.0).max().unwrap_or_default();
     let longest_from_kill = s.gaps.iter().map(|g| g.1).max().unwrap_or_default();
@@ -399,7 +415,8 @@ async fn main() {
     println!(
         "RESULT database={} instances={} searches={} target={} latency_ms={} faults={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
          creators_duplicated={duplicated} duplicates_sent={} duplicate_answers={answers:?} fault_bursts={} kills_survived={}/{} \
-         sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s searches_shown_recovering={said}",
+         sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s median_time_between_saves={median_between_saves:.1}s \
+         searches_shown_recovering={said}",
         o.database,
         o.instances,
         o.searches,
@@ -423,7 +440,7 @@ async fn main() {
         let _ = instance.stop(false).await;
     }
     db.close().await;
-    if o.database == "postgres" {
+    if o.database == "postgres" && !o.keep {
         use sqlx::Connection;
         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
             let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS scout_chaos_{run_id} WITH (FORCE)")).execute(&mut conn).await;
@@ -524,7 +541,8 @@ async fn duplicate_deliveries(http: reqwest::Client, front: String, database_url
         let (id, body) = latest[(random(&mut seed) % latest.len() as u64) as usize].clone();
         let body = STANDARD.decode(body).unwrap_or_default();
         let url = format!("{front}{STEP_PATH}");
-        let token = sign(DEV_CURRENT_SIGNING_KEY, &url, &body, chrono::Utc::now().timestamp(), &format!("jwt_{}", uuid::Uuid::new_v4().simple()));
+        let token =
+            sign(DEV_CURRENT_SIGNING_KEY, &url, &body, chrono::Utc::now().timestamp(), &format!("jwt_{}", uuid::Uuid::new_v4().simple()));
         let request = http
             .post(&url)
             .header("Upstash-Signature", token)
