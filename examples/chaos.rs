@@ -159,13 +159,15 @@ struct Track {
     /// When the kill happened, for the same wait measured from the kill.
     since_kill: Option<Instant>,
     said_recovering: bool,
+    /// The search waited for the provider (a 429's pause, a retry's backoff) since the kill.
+    provider_waited: bool,
 }
 
 #[derive(Default)]
 struct Shared {
     tracks: HashMap<String, Track>,
-    /// (from serving again, from the kill) per search and restart.
-    gaps: Vec<(Duration, Duration)>,
+    /// (from serving again, from the kill, whether the provider made it wait) per search and restart.
+    gaps: Vec<(Duration, Duration, bool)>,
     duplicates_sent: usize,
     duplicate_answers: HashMap<u16, usize>,
     fault_bursts: usize,
@@ -341,6 +343,7 @@ async fn main() {
             for track in s.tracks.values_mut().filter(|t| !terminal(&t.status)) {
                 track.since_serving = Some(serving);
                 track.since_kill = Some(killed_at);
+                track.provider_waited = false;
             }
         }
         let signal = if graceful { "SIGTERM" } else { "SIGKILL" };
@@ -408,6 +411,7 @@ async fn main() {
     let s = shared.lock().unwrap();
     let longest = s.gaps.iter().map(|g| g.0).max().unwrap_or_default();
     let longest_from_kill = s.gaps.iter().map(|g| g.1).max().unwrap_or_default();
+    let longest_without_provider_waits = s.gaps.iter().filter(|g| !g.2).map(|g| g.0).max().unwrap_or_default();
     let said = s.tracks.values().filter(|t| t.said_recovering).count();
     let sigterm_exits: Vec<String> = stops.iter().filter(|s| s.0).map(|s| format!("{:?}", s.1)).collect();
     let mut answers: Vec<_> = s.duplicate_answers.iter().collect();
@@ -415,7 +419,7 @@ async fn main() {
     println!(
         "RESULT database={} instances={} searches={} target={} latency_ms={} faults={} wall={:.0}s jobs_finished={finished}/{} creators_lost={lost} \
          creators_duplicated={duplicated} duplicates_sent={} duplicate_answers={answers:?} fault_bursts={} kills_survived={}/{} \
-         sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s longest_gap_after_kill={:.1}s median_time_between_saves={median_between_saves:.1}s \
+         sigterm_exit_codes=[{}] steps_taken_over={} longest_takeover_after_restart={:.1}s longest_gap_after_restart={:.1}s (without provider waits {:.1}s) longest_gap_after_kill={:.1}s median_time_between_saves={median_between_saves:.1}s \
          searches_shown_recovering={said}",
         o.database,
         o.instances,
@@ -433,6 +437,7 @@ async fn main() {
         takeovers.len(),
         takeovers.iter().max().copied().unwrap_or_default().as_secs_f64(),
         longest.as_secs_f64(),
+        longest_without_provider_waits.as_secs_f64(),
         longest_from_kill.as_secs_f64(),
     );
     drop(s);
@@ -476,13 +481,17 @@ async fn monitor(http: reqwest::Client, front: String, shared: Arc<Mutex<Shared>
             if job["waitingReason"] == "recovery" {
                 track.said_recovering = true;
             }
+            if job["waitingReason"] == "provider_rate_limit" || job["waitingReason"] == "retry_backoff" {
+                track.provider_waited = true;
+            }
             let moved = processed != track.processed || (terminal(&status) && !terminal(&track.status));
             track.processed = processed;
             track.status = status;
             if moved {
                 if let (Some(serving), Some(kill)) = (track.since_serving.take(), track.since_kill.take()) {
                     let now = Instant::now();
-                    s.gaps.push((now.saturating_duration_since(serving), now - kill));
+                    let provider_waited = std::mem::take(&mut track.provider_waited);
+                    s.gaps.push((now.saturating_duration_since(serving), now - kill, provider_waited));
                 }
             }
         }
