@@ -23,7 +23,13 @@ pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
-campaign=$(curl -fs -XPOST "$base/api/campaigns" -H 'content-type: application/json' -d '{"name":"Benchmark"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# The first account, as on a new install, and an API token for the calls below.
+curl -fs -c "$dir/cookies" -XPOST "$base/api/auth/setup" -H 'content-type: application/json' \
+  -d '{"email":"bench@scout.test","password":"benchmark password"}' >/dev/null
+token=$(curl -fs -b "$dir/cookies" -XPOST "$base/api/tokens" -H "origin: $base" -H 'content-type: application/json' -d '{"name":"bench"}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+auth="authorization: Bearer $token"
+campaign=$(curl -fs -XPOST "$base/api/campaigns" -H "$auth" -H 'content-type: application/json' -d '{"name":"Benchmark"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 request=$(python3 -c '
 import json, sys
 campaign, what, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -34,10 +40,10 @@ else:
     body["keywords"] = [k.strip() for k in what.split(",")]
 print(json.dumps(body))' "$campaign" "$keywords" "$target")
 start=$(date +%s.%N)
-job=$(curl -fs -XPOST "$base/api/scraping/$platform" -H 'content-type: application/json' -d "$request" \
+job=$(curl -fs -XPOST "$base/api/scraping/$platform" -H "$auth" -H 'content-type: application/json' -d "$request" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["jobId"])')
 while :; do
-  status=$(curl -fs "$base/api/scraping/$platform?jobId=$job")
+  status=$(curl -fs -H "$auth" "$base/api/scraping/$platform?jobId=$job")
   state=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$status")
   case $state in pending|processing) sleep 0.2 ;; *) break ;; esac
 done
