@@ -158,9 +158,12 @@ pub async fn gather(
     let mut looking_up: HashMap<usize, (Origin, Creator)> = HashMap::new();
     let mut status_checked = Instant::now();
     let mut processing_reported: Option<Instant> = None;
+    let mut pages_answered = 0usize;
 
     loop {
-        let shutting_down = budget.stopping.load(Ordering::SeqCst);
+        // Only once a page is read: a step that arrived while this instance drains still has
+        // something to save (an empty step would advance the job for nothing).
+        let shutting_down = pages_answered > 0 && budget.stopping.load(Ordering::SeqCst);
         if !stop_paging && (taken >= want || started.elapsed() >= budget.time || shutting_down) {
             stop_paging = true;
         }
@@ -235,6 +238,7 @@ pub async fn gather(
         match event {
             Event::Page { lane, result } => {
                 lanes[lane].busy = false;
+                pages_answered += 1;
                 match result {
                     Ok(page) if page.wait.is_some() => {
                         // Nothing new yet: this lane is done for the step, its cursor unchanged.
