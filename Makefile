@@ -77,7 +77,7 @@ chromium:
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%'" \
+	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%' OR datname LIKE 'scout_chaos_%'" \
 	  | while read -r db; do psql "$(POSTGRES_ADMIN_URL)" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null; done
 
 python-sdk: $(QSTASH_PY_VENV)/.installed
@@ -131,7 +131,8 @@ bench: release
 # Not part of `make test` (it takes minutes): 8 concurrent searches under provider fault bursts and
 # signed duplicate deliveries while the server is SIGKILLed and SIGTERMed mid-job, on SQLite, on
 # PostgreSQL, and on two PostgreSQL instances behind a proxy; prints what was lost, duplicated and
-# the longest progress gap after a restart (BENCHMARKS.md). CHAOS_ARGS adds options (examples/chaos.rs).
+# the longest progress gap after a restart (BENCHMARKS.md). CHAOS_ARGS adds options to all three runs
+# (--searches, --target, --kills, --latency-ms, --faults, --keep; see examples/chaos.rs).
 CHAOS_ARGS ?=
 chaos: setup postgres build
 	RUSTFLAGS="$(LEPTOS_DEV_RUSTFLAGS)" cargo build --example chaos --no-default-features --features ssr

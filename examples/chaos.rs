@@ -7,7 +7,9 @@
 //! Usage (after `make build`): `cargo run --example chaos --features ssr -- [--database sqlite|postgres]
 //! [--instances N] [--searches N] [--target N] [--kills N] [--latency-ms N] [--faults true|false]
 //! [--keep true] [--bin target/scout]`. The SQLite database and the servers' logs stay in the folder
-//! it names; a PostgreSQL database is dropped unless `--keep true`.
+//! it names; a PostgreSQL database is dropped unless `--keep true`. It exits 1 when a search did not
+//! finish, a creator was lost or stored twice, or a SIGTERM exit was not 0: correctness is checked,
+//! the timings are only reported. `make chaos CHAOS_ARGS="…"` builds it as the tests are built.
 //! With `--instances 2` or more (PostgreSQL), the instances share one database behind a small
 //! round-robin proxy that is their `PUBLIC_URL`; each kill takes down one instance (in turn) while the
 //! others keep serving, and starts it again.
@@ -100,6 +102,16 @@ struct Instance {
     env: Vec<(String, String)>,
     bin: String,
     log: std::path::PathBuf,
+}
+
+/// A run that stops early (a failed check, a panic) leaves no server behind.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Instance {
