@@ -77,7 +77,7 @@ chromium:
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
-	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%' OR datname LIKE 'scout_chaos_%'" \
+	@psql "$(POSTGRES_ADMIN_URL)" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'scout_test_%'" \
 	  | while read -r db; do psql "$(POSTGRES_ADMIN_URL)" -qc "DROP DATABASE IF EXISTS \"$$db\"" >/dev/null; done
 
 python-sdk: $(QSTASH_PY_VENV)/.installed

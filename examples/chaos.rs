@@ -472,7 +472,7 @@ fn epoch_ms() -> i64 {
 }
 
 fn terminal(status: &str) -> bool {
-    matches!(status, "completed" | "failed" | "cancelled" | "timeout")
+    matches!(status, "completed" | "error" | "cancelled" | "timeout")
 }
 
 /// Reads every running search's status every 200 ms, as the page does, and records how long each
