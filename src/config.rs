@@ -177,9 +177,12 @@ pub struct JobsConfig {
     pub step_creators: usize,
     /// How long a bought profile is reused by other runs (`SCOUT_PROFILE_CACHE_HOURS`); None = never.
     pub profile_cache: Option<Duration>,
-    /// Time after which a step stops paging (and, at twice this, starts no more lookups), so a step
-    /// ends well inside the delivery timeout. With the embedded server it is at most a quarter of
-    /// that timeout.
+    /// Time after which a step stops paging (`SCOUT_STEP_SECS`, 8), so a search saves and its bar
+    /// moves about this often, and a step that a crash interrupts costs little.
+    pub step_paging: Duration,
+    /// A step ends at twice this whatever is still in flight, so it ends well inside the delivery
+    /// timeout; paging stops by then too. With the embedded server it is at most a quarter of that
+    /// timeout.
     pub step_budget: Duration,
     /// Pages in a row that add no new creator after which a search stops with a note
     /// (`SCOUT_MAX_IDLE_PAGES`, 100).
@@ -370,11 +373,15 @@ impl Config {
                 0 => None,
                 hours => Some(Duration::from_secs(hours.min(24 * 365) * 3600)),
             },
+            step_paging: Duration::from_secs(parse_or(&get, "SCOUT_STEP_SECS", 8)?),
             step_budget: Duration::from_secs(parse_or(&get, "SCOUT_STEP_BUDGET_SECS", 20)?),
             max_idle_pages: parse_or::<u32>(&get, "SCOUT_MAX_IDLE_PAGES", 100)?.max(1),
         };
         if jobs.step_creators == 0 {
             return Err(invalid("SCOUT_STEP_CREATORS", "must be at least 1"));
+        }
+        if jobs.step_paging.is_zero() {
+            return Err(invalid("SCOUT_STEP_SECS", "must be at least 1"));
         }
         if jobs.step_budget.is_zero() {
             return Err(invalid("SCOUT_STEP_BUDGET_SECS", "must be at least 1"));
@@ -667,6 +674,8 @@ mod tests {
         assert!(config(&[("SCRAPECREATORS_API_URL", "https://api.scrapecreators.com")]).is_err());
         assert!(config(&[("SCOUT_STEP_CREATORS", "0")]).is_err());
         assert!(config(&[("SCOUT_STEP_BUDGET_SECS", "0")]).is_err());
+        assert!(config(&[("SCOUT_STEP_SECS", "0")]).is_err());
+        assert_eq!(config(&[]).unwrap().jobs.step_paging, Duration::from_secs(8));
     }
 
     #[test]

@@ -4,10 +4,10 @@
 //! the creators of its previous pages are being looked up. Paging stops once the step has `batch` new
 //! creators (or the job what it still needs), its time budget is spent, or the provider refuses; the
 //! lookups already queued are then finished, except that none start after a 429 or a refusal. At
-//! twice the time budget (the hard stop) the step ends whatever is in flight: queued lookups are left
-//! for a later step and the creators of lookups still running are kept as the search found them, so
-//! a step always ends well inside its delivery's timeout with what it has. A shutdown ends its paging
-//! at once. Nothing is written here:
+//! the hard stop the step ends whatever is in flight: queued lookups are left for a later step and the
+//! creators of lookups still running are kept as the search found them, so a step always ends well
+//! inside its delivery's timeout with what it has. A shutdown ends its paging at once and brings the
+//! hard stop within the shutdown grace. Nothing is written here:
 //! the step decides what to keep (`decision`) and commits it.
 
 use crate::{
@@ -39,8 +39,10 @@ pub struct Budget {
     pub concurrency: usize,
     /// New creators after which paging stops (the job's remaining need caps it further).
     pub batch: usize,
-    /// Time after which paging stops; queued lookups still finish until twice this (the hard stop).
+    /// Time after which paging stops (so the search saves, and its bar moves, about this often).
     pub time: Duration,
+    /// Time after which nothing more is waited for (the hard stop), at least `time`.
+    pub hard_stop: Duration,
     /// Profiles bought by any run at or after this moment (unix ms) are reused; None = never.
     pub cached_since: Option<i64>,
     /// Lanes paged at once (each one page at a time).
@@ -51,6 +53,12 @@ pub struct Budget {
     /// being handed back and done again. (Ending it harder would leave a step that had nothing yet
     /// with no progress, which answers as a failed attempt.)
     pub stopping: Arc<AtomicBool>,
+    /// Once a shutdown is seen (and a page read), the step waits at most this long for its lookups,
+    /// so a slow provider cannot hold it past the shutdown grace: then, if it has creators to save,
+    /// it saves them and leaves the lookups not done (sent or not) to a later step, which looks them
+    /// up again (never saved without their profile). With nothing to save it waits on, and the
+    /// delivery is handed back at the end of the grace, as before.
+    pub shutdown_within: Duration,
 }
 
 /// For a similar search: the step shows `processing` on the bar once it has found every creator the
@@ -62,6 +70,9 @@ pub struct ProcessingReport {
     pub saved: usize,
     pub target: usize,
 }
+
+/// A step waiting on its calls looks up at least this often (shutdown, cancel, hard stop).
+const WAKE_EVERY: Duration = Duration::from_millis(250);
 
 /// How often a step in the `processing` stage moves the bar.
 const PROCESSING_REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -153,17 +164,27 @@ pub async fn gather(
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
     // Nothing runs past the hard stop: lookups neither retry nor start after it, and the ones still
     // running are abandoned (their creators kept as the search found them).
-    let hard_stop = started + budget.time * 2;
+    let hard_stop = started + budget.hard_stop.max(budget.time);
     let mut out_of_time = false;
     let mut looking_up: HashMap<usize, (Origin, Creator)> = HashMap::new();
     let mut status_checked = Instant::now();
     let mut processing_reported: Option<Instant> = None;
     let mut pages_answered = 0usize;
+    let mut shutdown_at: Option<Instant> = None;
 
     loop {
         // Only once a page is read: a step that arrived while this instance drains still has
         // something to save (an empty step would advance the job for nothing).
         let shutting_down = pages_answered > 0 && budget.stopping.load(Ordering::SeqCst);
+        if shutting_down && shutdown_at.is_none() {
+            shutdown_at = Some(Instant::now() + budget.shutdown_within);
+        }
+        let past_shutdown = shutdown_at.is_some_and(|at| Instant::now() >= at);
+        if past_shutdown && !stop_lookups {
+            // The queued lookups are left for a later step.
+            stop_lookups = true;
+            out_of_time = true;
+        }
         if !stop_paging && (taken >= want || started.elapsed() >= budget.time || shutting_down) {
             stop_paging = true;
         }
@@ -218,9 +239,20 @@ pub async fn gather(
             looking_up.insert(order, (origin, creator.clone()));
             in_flight.push(async move { Event::Lookup { order, origin, lookup: look_up(providers, creator, hard_stop).await } }.boxed());
         }
-        let event = match tokio::time::timeout_at(hard_stop.into(), in_flight.next()).await {
+        // Woken at least every WAKE_EVERY, so a shutdown or a cancel is seen while calls hang.
+        let wake = hard_stop.min(Instant::now() + WAKE_EVERY);
+        let event = match tokio::time::timeout_at(wake.into(), in_flight.next()).await {
             Ok(Some(event)) => event,
             Ok(None) => break,
+            Err(_) if past_shutdown && !ready.is_empty() => {
+                // Shutting down with creators to save: the lookups still running are left for a
+                // later step (their pages are read again); pages in flight are dropped unread.
+                tracing::info!(left = looking_up.len(), unsent = queue.len(), "step cut short by the shutdown");
+                out.credits += (looking_up.len() + lanes.iter().filter(|l| l.busy).count()) as u32;
+                out.unsent.extend(looking_up.drain().map(|(_, (origin, creator))| (creator, origin)));
+                break;
+            }
+            Err(_) if Instant::now() < hard_stop => continue,
             Err(_) => {
                 // A lookup still running is abandoned and its creator kept as the search found it:
                 // saved whatever the step decides (it is no failure), never bought again (it could

@@ -101,7 +101,8 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32, resumed: boo
     let budget = Budget {
         concurrency: state.config.jobs.provider_concurrency,
         batch: batch_size(state.config.jobs.step_creators, resumed),
-        time: state.config.jobs.step_budget,
+        time: state.config.jobs.step_paging.min(state.config.jobs.step_budget),
+        hard_stop: state.config.jobs.step_budget * 2,
         cached_since: state.config.jobs.profile_cache.map(|keep| db::now_ms() - keep.as_millis() as i64),
         // A walk through related profiles visits many lanes of one page each.
         lanes: if lanes.iter().any(|l| l.source == RELATED_SOURCE) {
@@ -110,6 +111,8 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32, resumed: boo
             MAX_LANES_PER_STEP
         },
         stopping: state.stopping.clone(),
+        // Half the grace: the step still saves and publishes its successor before the grace ends.
+        shutdown_within: state.config.dev_qstash.shutdown_grace / 2,
     };
     let exclude: Vec<&str> = job.target_username.iter().chain(job.target_external_id.iter()).map(String::as_str).collect();
     let processing = (job.kind() == SearchKind::Similar).then_some(ProcessingReport {

@@ -25,6 +25,7 @@ crate::on_both_databases!(
     a_step_in_flight_at_a_crash_is_taken_over_when_its_lease_lapses,
     a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanly,
     a_sigterm_ends_the_running_step_early_and_saves_what_it_found,
+    a_sigterm_does_not_wait_for_a_slow_provider,
     a_lost_step_message_is_republished_by_the_stall_sweeper,
     rate_limited_profiles_keep_what_was_enriched,
     a_profile_that_keeps_failing_does_not_fail_the_job,
@@ -417,13 +418,18 @@ async fn a_sigterm_mid_step_fails_readiness_hands_the_step_back_and_exits_cleanl
 }
 
 async fn a_sigterm_ends_the_running_step_early_and_saves_what_it_found(backend: Backend) {
-    // Steps that want all 1,000 creators at 200 ms a call would run for their whole 20 s budget, far
-    // past the 10 s shutdown grace. A SIGTERM ends the running step instead: it stops paging, lets its
-    // calls in flight finish, saves, and publishes the next step, so the step is delivered (not handed
-    // back to be done again) and a later instance carries on from what it saved.
+    // Steps that want all 1,000 creators at 200 ms a call would page for 20 s, far past the 10 s
+    // shutdown grace. A SIGTERM ends the running step instead: it stops paging, lets its calls in
+    // flight finish, saves, and publishes the next step, so the step is delivered (not handed back to
+    // be done again) and a later instance carries on from what it saved.
     let mut app = spawn_app_with(
         backend,
-        &[("SIMULATOR_LATENCY_MS", "200"), ("SCOUT_STEP_CREATORS", "1000"), ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120")],
+        &[
+            ("SIMULATOR_LATENCY_MS", "200"),
+            ("SCOUT_STEP_CREATORS", "1000"),
+            ("SCOUT_STEP_SECS", "20"),
+            ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120"),
+        ],
     )
     .await;
     let campaign = app.create_campaign("Deploy mid-step").await;
@@ -453,6 +459,52 @@ async fn a_sigterm_ends_the_running_step_early_and_saves_what_it_found(backend: 
     let rows = app.csv_rows(&campaign, &job_id).await;
     assert_eq!(rows.len(), 1000);
     assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
+}
+
+async fn a_sigterm_does_not_wait_for_a_slow_provider(backend: Backend) {
+    // A step with creators looked up when the provider starts hanging (profile calls that take a
+    // minute) and then a SIGTERM: waiting for those calls would outlast the 10 s grace and the whole
+    // step would be handed back and paid for again. Half the grace after the signal the step saves
+    // what it has instead and leaves the hanging lookups to a later step, which looks them up again:
+    // every creator is saved once, with its profile.
+    let mut app = spawn_app_with(
+        backend,
+        &[
+            ("SIMULATOR_LATENCY_MS", "200"),
+            ("SCOUT_STEP_CREATORS", "1000"),
+            ("SCOUT_STEP_SECS", "20"),
+            ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120"),
+            ("SCRAPECREATORS_TIMEOUT_SECS", "90"),
+        ],
+    )
+    .await;
+    let campaign = app.create_campaign("Deploy, slow provider").await;
+    let job_id = app.start_search(&campaign, &["macrame"], 1000).await;
+    let pool = app.db().await;
+    let in_flight = leased_message(&pool).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.add_fault(json!({"status": 200, "delayMs": 60000, "count": 8, "endpoint": "profile"})).await;
+    // Every call slot now holds a hanging lookup.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    assert_eq!(app.terminate().await, Ok(()), "exit 0");
+    let (state, retried): (String, i64) =
+        sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
+    assert_eq!((state.as_str(), retried), ("delivered", 0), "the step saved within the grace and its delivery was recorded");
+    let (step, saved): (i64, i64) =
+        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(step, 1, "the next step was published");
+    assert!(saved > 0 && saved < 1000, "what the step had looked up was saved: {saved}");
+    pool.close().await;
+
+    app.set("SIMULATOR_LATENCY_MS", "0");
+    app.restart().await;
+    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    assert_completed(&job);
+    let rows = app.csv_rows(&campaign, &job_id).await;
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
+    assert!(rows.iter().all(|r| !r[6].is_empty()), "the lookups cut short were done again, none saved without its profile");
 }
 
 /// The id of a message a delivery holds right now (the job's step in flight), once there is one.
