@@ -97,13 +97,22 @@ impl Application {
         let mut config = config;
         // Exposed on Upstash's public dev identity, anyone could read the queue and forge deliveries:
         // the embedded server gets a token and keys of its own, made once and stored.
-        if config.dev_qstash.enabled && config.auth.exposed && !config.dev_qstash.identity_configured {
-            let fresh = Identity { token: crate::auth::secret::generate(""), current_key: new_key(), next_key: new_key() };
-            let identity = db::qstash::identity::load_or_store(&db, fresh).await.context("Failed to read the embedded QStash identity")?;
-            config.qstash.token = identity.token;
-            config.qstash.current_signing_key = identity.current_key;
-            config.qstash.next_signing_key = identity.next_key;
-            tracing::info!("Scout is reachable from other machines: its embedded QStash server uses its own token and signing keys (admins see them in Settings)");
+        // An instance on loopback beside an exposed one (same database) takes the stored identity too:
+        // instances on two identities would keep reseeding each other's signing keys.
+        if config.dev_qstash.enabled && !config.dev_qstash.identity_configured {
+            let identity = match config.auth.exposed {
+                true => {
+                    let fresh = Identity { token: crate::auth::secret::generate(""), current_key: new_key(), next_key: new_key() };
+                    Some(db::qstash::identity::load_or_store(&db, fresh).await.context("Failed to read the embedded QStash identity")?)
+                }
+                false => db::qstash::identity::load(&db).await.context("Failed to read the embedded QStash identity")?,
+            };
+            if let Some(identity) = identity {
+                config.qstash.token = identity.token;
+                config.qstash.current_signing_key = identity.current_key;
+                config.qstash.next_signing_key = identity.next_key;
+                tracing::info!("The embedded QStash server uses its own token and signing keys, made when Scout was first reachable from other machines (admins see them in Settings)");
+            }
         }
         // The embedded server's keys may have been rotated (and are stored); real QStash's are the
         // configured ones. The receiver follows whichever are in use.
@@ -123,7 +132,10 @@ impl Application {
         let set_up = db::users::setup_done(&db).await.context("Failed to read the accounts")?;
         // Made whenever setup is pending: it is asked for when Scout is exposed, or when a setup
         // request arrives through a proxy or from another machine.
-        let setup_code = (!set_up).then(crate::auth::secret::setup_code);
+        let setup_code = match set_up {
+            true => None,
+            false => Some(db::users::setup_code(&db, &crate::auth::secret::setup_code()).await.context("Failed to read the setup code")?),
+        };
         if let Some(code) = &setup_code {
             tracing::warn!(
                 "Scout has no account yet: open {}/setup to create the first (admin) one. Setup code, asked for from other machines or through a proxy: {code}",
@@ -133,9 +145,14 @@ impl Application {
         let allowed_hosts = AllowedHosts::new(local, &urls.public, &config.auth.allowed_hosts);
         let qstash_url = config.qstash.url.clone().unwrap_or_else(|| urls.internal.clone());
         let provider_url = config.scrapecreators.api_url.clone().unwrap_or_else(|| format!("{}{}", urls.internal, simulator::MOUNT));
-        let dev_qstash = config.dev_qstash.enabled.then(|| {
+        let lease_db = match config.dev_qstash.enabled {
+            true => Some(db::connect_for_leases(&config.database_url).await?),
+            false => None,
+        };
+        let dev_qstash = lease_db.map(|lease_db| {
             DevServer::new(
                 db.clone(),
+                lease_db,
                 config.dev_qstash.clone(),
                 &config.qstash.token,
                 keys.clone(),

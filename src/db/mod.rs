@@ -34,6 +34,30 @@ impl Backend {
 
 /// Opens the pool for `url` (creating a SQLite file and its folder when missing) and migrates it.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    let pool = open(
+        url,
+        match Backend::of(url) {
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        },
+    )
+    .await?;
+    match Backend::of(url) {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
+        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+    }
+    .context("Failed to run database migrations")?;
+    Ok(pool)
+}
+
+/// A second, small pool on the database `connect` opened, for the embedded QStash server's lease
+/// renewals: a delivery keeps its lease even while every connection of the app's pool is busy (a
+/// lapsed lease would have the step run twice).
+pub async fn connect_for_leases(url: &str) -> anyhow::Result<Db> {
+    open(url, 2).await
+}
+
+async fn open(url: &str, max_connections: u32) -> anyhow::Result<Db> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url);
     let url = match backend {
@@ -41,10 +65,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         Backend::Postgres => url.to_string(),
     };
     let pool = AnyPoolOptions::new()
-        .max_connections(match backend {
-            Backend::Sqlite => 8,
-            Backend::Postgres => 16,
-        })
+        .max_connections(max_connections)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
@@ -61,11 +82,6 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .connect(&url)
         .await
         .with_context(|| format!("Failed to connect to the database ({})", redact(&url)))?;
-    match backend {
-        Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
-        Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
-    }
-    .context("Failed to run database migrations")?;
     Ok(pool)
 }
 

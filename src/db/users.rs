@@ -40,6 +40,18 @@ pub async fn setup_done(db: &Db) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
+/// The setup code of this deployment: the stored one, or `fresh` stored as it (the first instance
+/// to start wins a race; the others read what it stored).
+pub async fn setup_code(db: &Db, fresh: &str) -> sqlx::Result<String> {
+    sqlx::query("INSERT INTO setup_code (name, code, created_at) VALUES ('setup', $1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(fresh)
+        .bind(now_ms())
+        .execute(db)
+        .await?;
+    let (code,): (String,) = sqlx::query_as("SELECT code FROM setup_code WHERE name = 'setup'").fetch_one(db).await?;
+    Ok(code)
+}
+
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(db).await
 }

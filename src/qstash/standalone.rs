@@ -107,7 +107,8 @@ impl Standalone {
         let keys = crate::db::qstash::keys::load_or_seed(&db, &config.current_key, &config.next_key)
             .await
             .context("Failed to read the signing keys")?;
-        let server = DevServer::new(db, config.server.clone(), &config.token, SigningKeys::new(keys.clone()), Destinations::any(&own));
+        let lease_db = crate::db::connect_for_leases(&config.database_url).await?;
+        let server = DevServer::new(db, lease_db, config.server.clone(), &config.token, SigningKeys::new(keys.clone()), Destinations::any(&own));
         Ok(Self { listener, server, config, keys })
     }
 

@@ -71,6 +71,10 @@ async fn first_run_setup_claims_the_instance_and_what_it_made(backend: Backend) 
 async fn setup_beyond_loopback_needs_the_code_from_the_log(backend: Backend) {
     let app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
     let code = app.setup_code.clone().expect("an exposed instance prints a setup code");
+    // Every instance of one deployment prints the same code, whichever one setup reaches.
+    let sibling = app.another_instance().await;
+    assert_eq!(sibling.setup_code.as_deref(), Some(code.as_str()));
+    drop(sibling);
     let status: Value = app.anonymous.get(app.url("/api/auth/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["setupCodeRequired"], true);
     let setup = |body: Value| app.anonymous.post(app.url("/api/auth/setup")).json(&body).send();
@@ -354,6 +358,14 @@ async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: B
     app.restart().await;
     let again: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
     assert_eq!(again["token"], qstash_token.as_str());
+    // An instance on loopback beside it (same database) takes the same identity, rather than the
+    // public one, which would reseed the signing keys they share.
+    let sibling = app.another_instance().await;
+    let beside: Value = sibling.get("/api/admin/qstash").await.json().await.unwrap();
+    assert_eq!(beside["token"], qstash_token.as_str());
+    assert_eq!(beside["currentSigningKey"], again["currentSigningKey"]);
+    let after: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
+    assert_eq!(after["currentSigningKey"], again["currentSigningKey"], "the keys were not reseeded");
 }
 
 async fn over_https_the_session_cookie_is_secure_and_host_only(backend: Backend) {

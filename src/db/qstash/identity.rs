@@ -26,3 +26,10 @@ pub async fn load_or_store(db: &Db, fresh: Identity) -> sqlx::Result<Identity> {
         sqlx::query_as("SELECT token, current_key, next_key FROM qstash_identity WHERE name = 'embedded'").fetch_one(db).await?;
     Ok(Identity { token, current_key, next_key })
 }
+
+/// The stored identity, if an instance made one.
+pub async fn load(db: &Db) -> sqlx::Result<Option<Identity>> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT token, current_key, next_key FROM qstash_identity WHERE name = 'embedded'").fetch_optional(db).await?;
+    Ok(row.map(|(token, current_key, next_key)| Identity { token, current_key, next_key }))
+}

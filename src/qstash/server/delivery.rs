@@ -97,7 +97,7 @@ impl DevServer {
                     Ok(messages) if self.0.stopping.load(std::sync::atomic::Ordering::SeqCst) => {
                         // Leased while a shutdown began: handed back at once, not started.
                         for msg in messages {
-                            if let Err(e) = db::qstash::release(&self.0.db, &msg.id, lease_until).await {
+                            if let Err(e) = db::qstash::release(&self.0.lease_db, &msg.id, lease_until).await {
                                 tracing::error!(error = %e, message_id = %msg.id, "qstash-dev: failed to hand back a delivery; it waits out its lease");
                             }
                         }
@@ -209,7 +209,7 @@ impl DevServer {
                     // Awaited whole (not raced with the call), so `lease` always says what the
                     // database holds.
                     let until = db::now_ms() + length.as_millis() as i64;
-                    match db::qstash::renew(&self.0.db, &msg.id, lease, until).await {
+                    match db::qstash::renew(&self.0.lease_db, &msg.id, lease, until).await {
                         Ok(true) => {
                             let mut leased = self.0.leased.lock().unwrap_or_else(|p| p.into_inner());
                             if leased.get(&msg.id) == Some(&lease) {

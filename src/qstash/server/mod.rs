@@ -37,6 +37,9 @@ pub struct DevServer(Arc<Inner>);
 
 struct Inner {
     db: Db,
+    /// Lease renewals and hand-backs only (`db::connect_for_leases`), so they never wait for the
+    /// main pool.
+    lease_db: Db,
     destinations: Destinations,
     config: DevQstashConfig,
     token: String,
@@ -134,8 +137,9 @@ impl DevServer {
         self.0.wake.notify_one();
     }
 
-    /// `keys` come from `db::qstash::keys::load_or_seed`.
-    pub fn new(db: Db, config: DevQstashConfig, token: &str, keys: SigningKeys, destinations: Destinations) -> Self {
+    /// `keys` come from `db::qstash::keys::load_or_seed`; `lease_db` is a second pool on `db`'s
+    /// database (`db::connect_for_leases`).
+    pub fn new(db: Db, lease_db: Db, config: DevQstashConfig, token: &str, keys: SigningKeys, destinations: Destinations) -> Self {
         // No redirects: a destination that answers 3xx must not bounce a signed delivery (and its
         // answer, which callbacks and `lastError` carry back) to another host.
         let http = reqwest::Client::builder()
@@ -147,6 +151,7 @@ impl DevServer {
         let (outcomes, recorder) = mpsc::channel(slots);
         Self(Arc::new(Inner {
             db,
+            lease_db,
             destinations,
             config,
             token: token.into(),

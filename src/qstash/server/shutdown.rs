@@ -25,7 +25,7 @@ impl DevServer {
         let leased: Vec<(String, i64)> = self.0.leased.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
         let mut handed_back = 0;
         for (id, lease) in leased {
-            match db::qstash::release(&self.0.db, &id, lease).await {
+            match db::qstash::release(&self.0.lease_db, &id, lease).await {
                 Ok(true) => handed_back += 1,
                 Ok(false) => {}
                 Err(e) => {
