@@ -84,3 +84,87 @@ async fn an_instance_killed_mid_job_leaves_the_search_to_the_other() {
     assert!(balancer.steps_answered(&survivor.address) > steps_before, "the survivor ran the rest of the job's steps");
     assert!(survivor.deliveries_started().await > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queues_flow_control_and_schedules_hold_across_two_instances() {
+    // Both delivery loops lease from the same tables, so each limit must hold for the pair, not per
+    // instance: a queue's parallelism, a flow-control key's parallelism and rate, one message per
+    // schedule tick.
+    let (public, calls) = spawn_timed_destination().await;
+    let first = spawn_app_with(Backend::Postgres, &[("PUBLIC_URL", public.as_str())]).await;
+    let second = first.another_instance().await;
+    let both = [&first, &second];
+
+    assert_eq!(first.upsert_queue(json!({"queueName": "orders", "parallelism": 2})).await, reqwest::StatusCode::OK);
+    for i in 0..10 {
+        both[i % 2].enqueue("orders", &format!("{public}/q/{i}")).await;
+    }
+    let publish = |app: &crate::helpers::TestApp, path: String, key: &'static str, value: &'static str| {
+        app.qstash(reqwest::Method::POST, &format!("/v2/publish/{public}{path}"))
+            .header("Upstash-Flow-Control-Key", key)
+            .header("Upstash-Flow-Control-Value", value)
+            .body("{}")
+            .send()
+    };
+    for i in 0..8 {
+        assert_eq!(publish(both[i % 2], format!("/fp/{i}"), "one-at-once", "parallelism=1").await.unwrap().status(), 200);
+    }
+    for i in 0..9 {
+        assert_eq!(publish(both[i % 2], format!("/fr/{i}"), "three-a-second", "rate=3, period=1s").await.unwrap().status(), 200);
+    }
+    let started = std::time::Instant::now();
+    let scheduled = first
+        .qstash(reqwest::Method::POST, &format!("/v2/schedules/{public}/tick"))
+        .header("Upstash-Cron", "* * * * * *")
+        .header("Upstash-Schedule-Id", "every-second")
+        .body("tick")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scheduled.status(), 200);
+
+    wait_until("everything is delivered", || {
+        calls_to(&calls, "/q/").len() == 10 && calls_to(&calls, "/fp/").len() == 8 && calls_to(&calls, "/fr/").len() == 9
+    })
+    .await;
+    wait_until("four ticks are delivered", || calls_to(&calls, "/tick").len() >= 4).await;
+    let deleted = second.qstash(reqwest::Method::DELETE, "/v2/schedules/every-second").send().await.unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let elapsed = started.elapsed().as_secs() as i64;
+
+    let queued = calls_to(&calls, "/q/");
+    assert_eq!(most_at_once(&queued), 2, "the queue's parallelism, for both instances together: {queued:#?}");
+    let index = |c: &Call| c.path.trim_start_matches("/q/").parse::<usize>().unwrap();
+    for call in &queued {
+        let k = index(call);
+        let done_ahead = queued.iter().filter(|c| index(c) < k && c.ended <= call.began).count();
+        assert!(done_ahead + 1 >= k, "message {k} began with {done_ahead} ahead of it done: {queued:#?}");
+    }
+    let one_at_once = calls_to(&calls, "/fp/");
+    assert_eq!(most_at_once(&one_at_once), 1, "{one_at_once:#?}");
+    let active: Value = first
+        .qstash(reqwest::Method::GET, "/v2/events?flowControlKey=three-a-second&state=ACTIVE")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let starts: Vec<i64> = active["events"].as_array().unwrap().iter().map(|e| e["time"].as_i64().unwrap()).collect();
+    assert_eq!(starts.len(), 9, "each rate-limited message started once");
+    for start in &starts {
+        let in_window = starts.iter().filter(|t| *t >= start && **t < start + 950).count();
+        assert!(in_window <= 3, "{in_window} deliveries began within 950 ms: {starts:?}");
+    }
+    let pool = first.db().await;
+    let (ticks,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM qstash_messages WHERE schedule_id = 'every-second'").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    assert!(ticks <= elapsed + 2, "one message per tick, not one per instance: {ticks} in {elapsed} s");
+    // Every delivery was started by exactly one of the two.
+    wait_until_async("the last ticks are delivered", || async {
+        let delivered = calls_to(&calls, "/").len() as u64;
+        first.deliveries_started().await + second.deliveries_started().await == delivered
+    })
+    .await;
+}

@@ -233,16 +233,20 @@ async fn cross_origin_posts_with_the_session_cookie_change_nothing(backend: Back
 async fn unknown_host_names_get_421(backend: Backend) {
     let app = spawn_app_with(backend, &[("SCOUT_ALLOWED_HOSTS", "health.internal, lb.example:8080")]).await;
     let with_host = |host: &'static str, path: &'static str| app.client.get(app.url(path)).header("host", host).send();
-    for path in ["/api/campaigns", "/", "/healthz"] {
+    for path in ["/api/campaigns", "/", "/login"] {
         let rebound = with_host("attacker.example", path).await.unwrap();
         assert_eq!(rebound.status(), 421, "{path}");
         assert!(rebound.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("SCOUT_ALLOWED_HOSTS"));
     }
-    assert_eq!(with_host("health.internal", "/healthz").await.unwrap().status(), 200);
-    assert_eq!(with_host("health.internal:9000", "/healthz").await.unwrap().status(), 200);
-    assert_eq!(with_host("lb.example:8080", "/healthz").await.unwrap().status(), 200);
-    assert_eq!(with_host("lb.example:8081", "/healthz").await.unwrap().status(), 421);
-    assert_eq!(with_host("localhost", "/healthz").await.unwrap().status(), 421, "the port is part of the name");
+    assert_eq!(with_host("health.internal", "/api/campaigns").await.unwrap().status(), 200);
+    assert_eq!(with_host("health.internal:9000", "/api/campaigns").await.unwrap().status(), 200);
+    assert_eq!(with_host("lb.example:8080", "/api/campaigns").await.unwrap().status(), 200);
+    assert_eq!(with_host("lb.example:8081", "/api/campaigns").await.unwrap().status(), 421);
+    assert_eq!(with_host("localhost", "/api/campaigns").await.unwrap().status(), 421, "the port is part of the name");
+    // A load balancer checks each instance's health by its own address, whatever name it uses.
+    for path in ["/healthz", "/readyz"] {
+        assert_eq!(with_host("10.0.0.7:3000", path).await.unwrap().status(), 200, "{path}");
+    }
     assert_eq!(app.get("/api/campaigns").await.status(), 200);
 }
 
