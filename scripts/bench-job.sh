@@ -22,7 +22,11 @@ DATABASE_URL="sqlite:$dir/scout.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SI
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+for i in $(seq 1 300); do
+  curl -fs "$base/healthz" >/dev/null && break
+  if [ "$i" = 300 ] || ! kill -0 "$pid" 2>/dev/null; then echo "bench: the server did not start (see its output above)" >&2; exit 1; fi
+  sleep 0.1
+done
 # The first account, as on a new install, and an API token for the calls below.
 curl -fs -c "$dir/cookies" -XPOST "$base/api/auth/setup" -H 'content-type: application/json' \
   -d '{"email":"bench@scout.test","password":"benchmark password"}' >/dev/null
