@@ -181,8 +181,8 @@ pub struct JobsConfig {
     /// moves about this often, and a step that a crash interrupts costs little.
     pub step_paging: Duration,
     /// A step ends at twice this whatever is still in flight, so it ends well inside the delivery
-    /// timeout; paging stops by then too. With the embedded server it is at most a quarter of that
-    /// timeout.
+    /// timeout; it never pages longer than this (`step_paging` is capped by it). With the embedded
+    /// server it is at most a quarter of that timeout.
     pub step_budget: Duration,
     /// Pages in a row that add no new creator after which a search stops with a note
     /// (`SCOUT_MAX_IDLE_PAGES`, 100).

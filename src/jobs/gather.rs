@@ -2,12 +2,13 @@
 //! lookups of their new creators share `concurrency` call slots, so the provider always has that many
 //! calls of this job in flight (never more) while there is work: a lane asks for its next page while
 //! the creators of its previous pages are being looked up. Paging stops once the step has `batch` new
-//! creators (or the job what it still needs), its time budget is spent, or the provider refuses; the
+//! creators (or the job what it still needs), its paging time is spent, or the provider refuses; the
 //! lookups already queued are then finished, except that none start after a 429 or a refusal. At
 //! the hard stop the step ends whatever is in flight: queued lookups are left for a later step and the
 //! creators of lookups still running are kept as the search found them, so a step always ends well
-//! inside its delivery's timeout with what it has. A shutdown ends its paging at once and brings the
-//! hard stop within the shutdown grace. Nothing is written here:
+//! inside its delivery's timeout with what it has. A shutdown ends its paging once a page is read,
+//! and past its deadline (`Budget::shutdown_within`) a step with creators to save stops waiting for
+//! its lookups and leaves them to a later step. Nothing is written here:
 //! the step decides what to keep (`decision`) and commits it.
 
 use crate::{
@@ -39,25 +40,26 @@ pub struct Budget {
     pub concurrency: usize,
     /// New creators after which paging stops (the job's remaining need caps it further).
     pub batch: usize,
-    /// Time after which paging stops (so the search saves, and its bar moves, about this often).
-    pub time: Duration,
-    /// Time after which nothing more is waited for (the hard stop), at least `time`.
+    /// Time after which paging stops (`SCOUT_STEP_SECS`), so the search saves, and its bar moves,
+    /// about this often.
+    pub paging: Duration,
+    /// Time after which nothing more is waited for (the hard stop, twice `SCOUT_STEP_BUDGET_SECS`),
+    /// at least `paging`.
     pub hard_stop: Duration,
     /// Profiles bought by any run at or after this moment (unix ms) are reused; None = never.
     pub cached_since: Option<i64>,
     /// Lanes paged at once (each one page at a time).
     pub lanes: usize,
-    /// Set when this instance begins to shut down (SIGTERM): the step then stops paging as if its
-    /// time were spent, looks up the few creators it has queued (a second or so), and saves, so it
-    /// ends within the shutdown grace and its next step goes to an instance that stays, instead of
-    /// being handed back and done again. (Ending it harder would leave a step that had nothing yet
-    /// with no progress, which answers as a failed attempt.)
+    /// Set when this instance begins to shut down (SIGTERM): once it has read a page, the step stops
+    /// paging as if its time were spent, looks up the creators it has queued (until
+    /// `shutdown_within`), and saves, so it ends within the shutdown grace and its next step goes to
+    /// an instance that stays, instead of being handed back and done again.
     pub stopping: Arc<AtomicBool>,
-    /// Once a shutdown is seen (and a page read), the step waits at most this long for its lookups,
-    /// so a slow provider cannot hold it past the shutdown grace: then, if it has creators to save,
-    /// it saves them and leaves the lookups not done (sent or not) to a later step, which looks them
-    /// up again (never saved without their profile). With nothing to save it waits on, and the
-    /// delivery is handed back at the end of the grace, as before.
+    /// Once a shutdown is seen, the step waits at most this long for its lookups, so a slow provider
+    /// cannot hold it past the shutdown grace: then, if it has creators to save, it saves them and
+    /// leaves the lookups not done (sent or not) to a later step, which looks them up again (never
+    /// saved without their profile). With nothing to save it waits on, and the delivery is handed
+    /// back at the end of the grace, as before.
     pub shutdown_within: Duration,
 }
 
@@ -164,7 +166,7 @@ pub async fn gather(
     let mut in_flight: FuturesUnordered<BoxFuture<'_, Event>> = FuturesUnordered::new();
     // Nothing runs past the hard stop: lookups neither retry nor start after it, and the ones still
     // running are abandoned (their creators kept as the search found them).
-    let hard_stop = started + budget.hard_stop.max(budget.time);
+    let hard_stop = started + budget.hard_stop.max(budget.paging);
     let mut out_of_time = false;
     let mut looking_up: HashMap<usize, (Origin, Creator)> = HashMap::new();
     let mut status_checked = Instant::now();
@@ -175,17 +177,20 @@ pub async fn gather(
     loop {
         // Only once a page is read: a step that arrived while this instance drains still has
         // something to save (an empty step would advance the job for nothing).
-        let shutting_down = pages_answered > 0 && budget.stopping.load(Ordering::SeqCst);
-        if shutting_down && shutdown_at.is_none() {
+        let stopping = budget.stopping.load(Ordering::SeqCst);
+        let shutting_down = pages_answered > 0 && stopping;
+        // Counted from when the SIGTERM is seen (within WAKE_EVERY of it), page or not.
+        if stopping && shutdown_at.is_none() {
             shutdown_at = Some(Instant::now() + budget.shutdown_within);
         }
-        let past_shutdown = shutdown_at.is_some_and(|at| Instant::now() >= at);
+        // Past the deadline with creators to save: the queued lookups are left for a later step.
+        // With none, lookups go on (a step with nothing to save would answer as a failed attempt).
+        let past_shutdown = shutdown_at.is_some_and(|at| Instant::now() >= at) && !ready.is_empty();
         if past_shutdown && !stop_lookups {
-            // The queued lookups are left for a later step.
             stop_lookups = true;
             out_of_time = true;
         }
-        if !stop_paging && (taken >= want || started.elapsed() >= budget.time || shutting_down) {
+        if !stop_paging && (taken >= want || started.elapsed() >= budget.paging || shutting_down) {
             stop_paging = true;
         }
         if let Some(report) = processing.filter(|_| taken >= needed && !stop_lookups) {
@@ -244,7 +249,7 @@ pub async fn gather(
         let event = match tokio::time::timeout_at(wake.into(), in_flight.next()).await {
             Ok(Some(event)) => event,
             Ok(None) => break,
-            Err(_) if past_shutdown && !ready.is_empty() => {
+            Err(_) if past_shutdown => {
                 // Shutting down with creators to save: the lookups still running are left for a
                 // later step (their pages are read again); pages in flight are dropped unread.
                 tracing::info!(left = looking_up.len(), unsent = queue.len(), "step cut short by the shutdown");

@@ -37,8 +37,8 @@ pub struct DevServer(Arc<Inner>);
 
 struct Inner {
     db: Db,
-    /// Lease renewals and hand-backs only (`db::connect_for_leases`), so they never wait for the
-    /// main pool.
+    /// Lease renewals and hand-backs only (`db::connect_for_leases`), so they never wait for a
+    /// connection of the main pool (on SQLite they still take turns for the one write lock).
     lease_db: Db,
     destinations: Destinations,
     config: DevQstashConfig,
