@@ -40,16 +40,35 @@ pub async fn setup_done(db: &Db) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
-/// The setup code of this deployment: the stored one, or `fresh` stored as it (the first instance
-/// to start wins a race; the others read what it stored).
+/// A stored setup code older than this is replaced at the next start, so a code from an old log (or
+/// a backup) stops working while instances started together still share one.
+pub const SETUP_CODE_LIFETIME_MS: i64 = 3_600_000;
+
+/// The setup code of this deployment: the stored one if it is younger than
+/// `SETUP_CODE_LIFETIME_MS`, else `fresh`, stored as it (the first instance to start wins a race; the
+/// others read what it stored).
 pub async fn setup_code(db: &Db, fresh: &str) -> sqlx::Result<String> {
+    let now = now_ms();
+    sqlx::query("DELETE FROM setup_code WHERE name = 'setup' AND created_at < $1").bind(now - SETUP_CODE_LIFETIME_MS).execute(db).await?;
     sqlx::query("INSERT INTO setup_code (name, code, created_at) VALUES ('setup', $1, $2) ON CONFLICT (name) DO NOTHING")
         .bind(fresh)
-        .bind(now_ms())
+        .bind(now)
         .execute(db)
         .await?;
     let (code,): (String,) = sqlx::query_as("SELECT code FROM setup_code WHERE name = 'setup'").fetch_one(db).await?;
     Ok(code)
+}
+
+/// The setup code setup accepts now (another instance may have replaced the one this one printed).
+pub async fn current_setup_code(db: &Db) -> sqlx::Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT code FROM setup_code WHERE name = 'setup'").fetch_optional(db).await?;
+    Ok(row.map(|(code,)| code))
+}
+
+/// Setup is done: the code is of no more use.
+pub async fn forget_setup_code(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM setup_code WHERE name = 'setup'").execute(db).await?;
+    Ok(())
 }
 
 pub async fn find(db: &Db, id: &str) -> sqlx::Result<Option<UserRow>> {

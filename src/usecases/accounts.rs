@@ -73,9 +73,11 @@ pub async fn setup(
     }
     let email = parse_email(email)?;
     check_password(password)?;
-    if let Some(expected) = state.setup_code.as_deref().filter(|_| setup_code_required(state, from_network)) {
+    if setup_code_required(state, from_network) {
+        // The stored code, which every instance printed (or the newest start replaced).
+        let expected = db::users::current_setup_code(&state.db).await?.or_else(|| state.setup_code.as_ref().clone());
         let given = setup_code.map(str::trim).unwrap_or_default();
-        if !secret::same(&given.to_ascii_uppercase(), expected) {
+        if !expected.is_some_and(|expected| secret::same(&given.to_ascii_uppercase(), &expected)) {
             return Err(UseCaseError::Invalid("Enter the setup code printed in Scout's log when it started.".into()));
         }
     }
@@ -83,6 +85,7 @@ pub async fn setup(
     if !db::users::claim_first_admin(&state.db, &email, &hash).await? {
         return Err(UseCaseError::Conflict("Scout is already set up: sign in instead."));
     }
+    db::users::forget_setup_code(&state.db).await?;
     state.set_up.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(email, "first account created (admin)");
     let user = db::users::find_by_email(&state.db, &email).await?.ok_or(UseCaseError::NotFound("Account not found."))?;
@@ -165,6 +168,7 @@ pub async fn create_account(db: &Db, email: &str, password: &str, role: Role) ->
     let hash = password::hash(password).await?;
     // Before setup the first admin claims the built-in user (what `/setup` does).
     if role == Role::Admin && !db::users::setup_done(db).await? && db::users::claim_first_admin(db, &email, &hash).await? {
+        db::users::forget_setup_code(db).await?;
         return db::users::find_by_email(db, &email).await?.ok_or(UseCaseError::NotFound("Account not found."));
     }
     match db::users::insert(db, &email, &hash, role.as_str()).await? {

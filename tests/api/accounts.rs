@@ -70,11 +70,20 @@ async fn first_run_setup_claims_the_instance_and_what_it_made(backend: Backend) 
 
 async fn setup_beyond_loopback_needs_the_code_from_the_log(backend: Backend) {
     let app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
-    let code = app.setup_code.clone().expect("an exposed instance prints a setup code");
+    let old = app.setup_code.clone().expect("an exposed instance prints a setup code");
     // Every instance of one deployment prints the same code, whichever one setup reaches.
     let sibling = app.another_instance().await;
-    assert_eq!(sibling.setup_code.as_deref(), Some(code.as_str()));
+    assert_eq!(sibling.setup_code.as_deref(), Some(old.as_str()));
     drop(sibling);
+    // A code older than an hour is replaced at the next start, and only the new one works anywhere.
+    let pool = app.db().await;
+    sqlx::query("UPDATE setup_code SET created_at = created_at - 7200000").execute(&pool).await.unwrap();
+    let later = app.another_instance().await;
+    let code = later.setup_code.clone().unwrap();
+    assert_ne!(code, old);
+    drop(later);
+    let stale = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": old})).send().await.unwrap();
+    assert_eq!(stale.status(), 400, "the replaced code");
     let status: Value = app.anonymous.get(app.url("/api/auth/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["setupCodeRequired"], true);
     let setup = |body: Value| app.anonymous.post(app.url("/api/auth/setup")).json(&body).send();
@@ -86,6 +95,9 @@ async fn setup_beyond_loopback_needs_the_code_from_the_log(backend: Backend) {
     assert_eq!(app.anonymous.get(app.url("/api/campaigns")).send().await.unwrap().status(), 401);
     let done = setup(json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": code.to_lowercase()})).await.unwrap();
     assert_eq!(done.status(), 201);
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM setup_code").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 0, "the code is forgotten once setup is done");
+    pool.close().await;
 }
 
 async fn sign_in_sessions_and_sign_out(backend: Backend) {
@@ -366,6 +378,14 @@ async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: B
     assert_eq!(beside["currentSigningKey"], again["currentSigningKey"]);
     let after: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
     assert_eq!(after["currentSigningKey"], again["currentSigningKey"], "the keys were not reseeded");
+    // A loopback instance that started before the identity existed (a race) seeds with the public
+    // keys: they never replace the stored ones.
+    let pool = app.db().await;
+    let seeded = scout::db::qstash::keys::load_or_seed(&pool, DEV_CURRENT_SIGNING_KEY, scout::config::DEV_NEXT_SIGNING_KEY).await.unwrap();
+    assert_eq!(seeded.current, again["currentSigningKey"].as_str().unwrap());
+    pool.close().await;
+    let last: Value = app.get("/api/admin/qstash").await.json().await.unwrap();
+    assert_eq!(last["currentSigningKey"], again["currentSigningKey"], "the public keys did not replace them");
 }
 
 async fn over_https_the_session_cookie_is_secure_and_host_only(backend: Backend) {

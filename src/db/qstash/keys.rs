@@ -1,6 +1,7 @@
 //! The embedded server's signing keys, kept in the database so a rotation survives restarts and
 //! reaches every instance.
 
+use crate::config::{DEV_CURRENT_SIGNING_KEY, DEV_NEXT_SIGNING_KEY};
 use crate::db::{now_ms, Db};
 use crate::qstash::signing::{new_key, KeyPair};
 use sha2::{Digest, Sha256};
@@ -22,12 +23,15 @@ async fn read(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Option<Row>> {
 }
 
 /// The keys in use: the stored ones when they grew from the configured `current` and `next`, else
-/// the configured ones (stored, so a later rotation starts from them).
+/// the configured ones (stored, so a later rotation starts from them). Upstash's public dev keys
+/// never replace stored keys: an instance on loopback starting beside an exposed one (same database)
+/// would otherwise put keys anyone knows under every instance's signatures.
 pub async fn load_or_seed(db: &Db, current: &str, next: &str) -> sqlx::Result<KeyPair> {
     let seed = seed_of(current, next);
+    let public = current == DEV_CURRENT_SIGNING_KEY && next == DEV_NEXT_SIGNING_KEY;
     let mut tx = db.begin().await?;
     if let Some((c, n, p, seeded_from)) = read(&mut tx).await? {
-        if seeded_from == seed {
+        if seeded_from == seed || public {
             tx.commit().await?;
             return Ok(KeyPair { current: c, next: n, previous: p });
         }
