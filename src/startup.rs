@@ -163,7 +163,12 @@ impl Application {
             leptos_options,
             dev_qstash: dev_qstash.clone(),
             receiver: Receiver::with_keys(keys.clone()).with_regions(&config.qstash.regional_keys),
-            qstash: QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
+            qstash: match &dev_qstash {
+                Some(server) if qstash_url == urls.internal => {
+                    QstashClient::new(http.clone(), &qstash_url, &config.qstash.token).in_process(server.router())
+                }
+                _ => QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
+            },
             providers: Providers::new(
                 ScrapeCreatorsClient::new(http.clone(), &provider_url, &config.scrapecreators.api_key),
                 config.apify.as_ref().map(|apify| {

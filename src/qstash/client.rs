@@ -33,11 +33,23 @@ pub struct QstashClient {
     http: reqwest::Client,
     base_url: String,
     token: String,
+    /// The embedded QStash server's routes when it runs in this process: publishes are handed to
+    /// them directly. Through the socket, a step still running while the instance shuts down could
+    /// not publish its successor once the listener closed (its delivery then failed and waited out
+    /// QStash's backoff), and every publish paid for a loopback HTTP round trip.
+    in_process: Option<axum::Router>,
 }
 
 impl QstashClient {
     pub fn new(http: reqwest::Client, base_url: &str, token: &str) -> Self {
-        Self { http, base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string() }
+        Self { http, base_url: base_url.trim_end_matches('/').to_string(), token: token.to_string(), in_process: None }
+    }
+
+    /// Publishes through `router` (the embedded server's, `DevServer::router`) instead of over HTTP;
+    /// the requests are the same, as is what the server checks and stores.
+    pub fn in_process(mut self, router: axum::Router) -> Self {
+        self.in_process = Some(router);
+        self
     }
 
     /// `POST /v2/publish/{destination}` with the destination unencoded, as the official SDKs do.
@@ -65,7 +77,10 @@ impl QstashClient {
         if let Some(url) = &opts.failure_callback {
             request = request.header("Upstash-Failure-Callback", url);
         }
-        let response = send_with_retries(request).await?;
+        let response = match &self.in_process {
+            Some(router) => call_in_process(router.clone(), request).await?,
+            None => send_with_retries(request).await?,
+        };
         let status = response.status();
         let text = response.text().await.map_err(|e| PublishError::Unreachable(e.to_string()))?;
         if !status.is_success() {
@@ -73,6 +88,25 @@ impl QstashClient {
         }
         serde_json::from_str(&text).map_err(|e| PublishError::Refused { status: status.as_u16(), body: format!("unreadable answer: {e}") })
     }
+}
+
+/// The request handed to the embedded server's routes, as if it came from loopback.
+async fn call_in_process(router: axum::Router, request: reqwest::RequestBuilder) -> Result<reqwest::Response, PublishError> {
+    use tower::ServiceExt;
+    let unreachable = |e: &dyn std::fmt::Display| PublishError::Unreachable(e.to_string());
+    let request: axum::http::Request<reqwest::Body> = request.build().and_then(TryInto::try_into).map_err(|e| unreachable(&e))?;
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::from(body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default());
+    let mut request = axum::http::Request::from_parts(parts, body);
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    request.extensions_mut().insert(axum::extract::ConnectInfo(loopback));
+    let response = match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.map_err(|e| unreachable(&e))?;
+    Ok(reqwest::Response::from(axum::http::Response::from_parts(parts, body.to_vec())))
 }
 
 /// Network errors (no answer at all) are retried, as the official SDKs retry them: 5 more attempts,
