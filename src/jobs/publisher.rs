@@ -27,6 +27,18 @@ pub enum PublishStepError {
     Database(#[from] sqlx::Error),
 }
 
+/// `Upstash-Retry-Delay` of step messages, in ms: QStash's own backoff (`exp(2.5 · n)` s before the
+/// n-th retry), except that the first retry comes after 2 s instead of 12. A step's first failed
+/// attempt is often no failure of the step at all but of the way to it: the load balancer answered
+/// 502 because the instance serving the call died (a crash mid-step), and the step should resume at
+/// once on another instance. The later retries keep QStash's long waits for a provider that is down.
+pub const STEP_RETRY_DELAY: &str = "max(2000, min(1, retried) * min(86400000, exp(2.5 * (retried + 1)) * 1000))";
+
+/// The wait before the retry that follows `retried` retries of a step (`STEP_RETRY_DELAY`).
+pub fn step_retry_delay(retried: i64) -> Duration {
+    crate::qstash::retry_delay::RetryDelay::parse(STEP_RETRY_DELAY).expect("a valid expression").delay(retried)
+}
+
 /// The deduplication id of a step message.
 pub fn dedup_id(job_id: &str, step: i64, publish: Publish) -> String {
     match publish {
@@ -50,6 +62,7 @@ pub async fn publish_step(
         retries: Some(state.config.qstash.retries),
         deduplication_id: Some(dedup_id(job_id, step, publish)),
         failure_callback: Some(state.urls.failure_callback()),
+        retry_delay: Some(STEP_RETRY_DELAY.into()),
     };
     let published = state.qstash.publish_json(&state.urls.webhook(), &body, &options).await?;
     // A deduplicated publish answers the step's first message, which is the one to remember.
@@ -67,6 +80,13 @@ pub async fn republish_current(state: &AppState, job: &JobRow) -> Result<(), Pub
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_is_retried_after_2_s_then_on_qstash_backoff() {
+        let secs: Vec<u64> = (0..4).map(|retried| step_retry_delay(retried).as_secs()).collect();
+        assert_eq!(secs, vec![2, 148, 1808, 22026]);
+        assert_eq!(step_retry_delay(40).as_secs(), 86_400, "capped at a day, as QStash caps it");
+    }
 
     #[test]
     fn each_publish_of_a_step_has_its_own_dedup_id() {

@@ -16,7 +16,6 @@ use super::{
 use crate::{
     db::{self, jobs::JobRow, jobs::LaneRow, jobs::StepOutcome},
     providers::{Creator, ProviderError, RELATED_SOURCE},
-    qstash::retry_backoff,
     shared::{expected_runs, progress_percent, similar_progress, JobStatus, SearchKind, WaitingReason},
     startup::AppState,
 };
@@ -369,7 +368,7 @@ async fn retry_later(state: &AppState, job: &JobRow, step: i64, retried: u32, er
         0
     } else {
         let scale = if state.config.dev_qstash.enabled { state.config.dev_qstash.backoff_scale } else { 1.0 };
-        db::now_ms() + retry_backoff(retried as i64 + 1, scale).as_millis() as i64
+        db::now_ms() + publisher::step_retry_delay(retried as i64).mul_f64(scale).as_millis() as i64
     };
     db::jobs::record_error(&state.db, &job.id, step, &error.user_message(), resume_at).await.context("Failed to record the error")?;
     Err(StepError::Retryable(error.to_string()))

@@ -18,6 +18,8 @@ pub struct PublishOptions {
     pub retries: Option<u32>,
     pub deduplication_id: Option<String>,
     pub failure_callback: Option<String>,
+    /// `Upstash-Retry-Delay`: the wait before each retry, an expression over `retried`.
+    pub retry_delay: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -76,6 +78,9 @@ impl QstashClient {
         }
         if let Some(url) = &opts.failure_callback {
             request = request.header("Upstash-Failure-Callback", url);
+        }
+        if let Some(expression) = &opts.retry_delay {
+            request = request.header("Upstash-Retry-Delay", expression);
         }
         let response = match &self.in_process {
             Some(router) => call_in_process(router.clone(), request).await?,

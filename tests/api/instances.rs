@@ -83,6 +83,14 @@ async fn an_instance_killed_mid_job_leaves_the_search_to_the_other() {
     assert_eq!(rows.iter().map(|r| r[0].to_string()).collect::<HashSet<_>>().len(), 1000, "no creator twice");
     assert!(balancer.steps_answered(&survivor.address) > steps_before, "the survivor ran the rest of the job's steps");
     assert!(survivor.deliveries_started().await > 0);
+    // A delivery the balancer answered 502 for (its instance died under it) is retried after 2 s,
+    // not QStash's first 12 s: every step message says so.
+    let pool = survivor.db().await;
+    let delays: Vec<(Option<String>,)> =
+        sqlx::query_as("SELECT retry_delay FROM qstash_messages WHERE destination LIKE '%/api/qstash/process-scraping'").fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    assert!(!delays.is_empty());
+    assert!(delays.iter().all(|(d,)| d.as_deref() == Some(scout::jobs::publisher::STEP_RETRY_DELAY)), "{delays:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
