@@ -119,7 +119,7 @@ impl Application {
         let configured =
             KeyPair { current: config.qstash.current_signing_key.clone(), next: config.qstash.next_signing_key.clone(), previous: None };
         let keys = SigningKeys::new(match config.dev_qstash.enabled {
-            true => db::qstash::keys::load_or_seed(&db, &configured.current, &configured.next)
+            true => db::qstash::keys::load_or_seed(&db, &configured.current, &configured.next, config.dev_qstash.identity_configured)
                 .await
                 .context("Failed to read the embedded QStash server's signing keys")?,
             false => configured,
@@ -163,6 +163,8 @@ impl Application {
             leptos_options,
             dev_qstash: dev_qstash.clone(),
             receiver: Receiver::with_keys(keys.clone()).with_regions(&config.qstash.regional_keys),
+            // In process only when QStash is the embedded server at the app's own address (the
+            // default); a QSTASH_URL set to anything else, even another name for it, goes over HTTP.
             qstash: match &dev_qstash {
                 Some(server) if qstash_url == urls.internal => {
                     QstashClient::new(http.clone(), &qstash_url, &config.qstash.token).in_process(server.router())

@@ -57,7 +57,13 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
         .map_err(|e| ApiError::BadRequest(format!("Body must be {{\"jobId\": string, \"step\": number}}: {e}")))?;
     let retried = headers.get("upstash-retried").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
     let resumed = retried > 0 || delivered_before(&state, &headers).await;
-    match step::run(&state, &message, retried, resumed).await {
+    // Its own task: if the caller goes away mid-step (the instance whose QStash delivery this is died
+    // and the load balancer dropped the call), the step still finishes and saves what it paid for;
+    // the message's next delivery then finds the step done.
+    let step_message = message.clone();
+    let run = tokio::spawn(async move { step::run(&state, &step_message, retried, resumed).await });
+    let outcome = run.await.map_err(|e| ApiError::Unexpected(anyhow::anyhow!("the step task failed: {e}")))?;
+    match outcome {
         Ok(result) => Ok(Json(describe(&result)).into_response()),
         Err(StepError::Retryable(reason)) => {
             // 5xx makes QStash retry with backoff; after the last retry it calls /api/qstash/failed.

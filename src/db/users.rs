@@ -40,8 +40,8 @@ pub async fn setup_done(db: &Db) -> sqlx::Result<bool> {
     Ok(found.is_some())
 }
 
-/// A stored setup code older than this is replaced at the next start, so a code from an old log (or
-/// a backup) stops working while instances started together still share one.
+/// A stored setup code older than this is replaced when an instance starts, so a code from an old
+/// log (or a backup) stops working at the next start, while instances started together share one.
 pub const SETUP_CODE_LIFETIME_MS: i64 = 3_600_000;
 
 /// The setup code of this deployment: the stored one if it is younger than

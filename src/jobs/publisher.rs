@@ -27,12 +27,16 @@ pub enum PublishStepError {
     Database(#[from] sqlx::Error),
 }
 
-/// `Upstash-Retry-Delay` of step messages, in ms: QStash's own backoff (`exp(2.5 · n)` s before the
-/// n-th retry), except that the first retry comes after 2 s instead of 12. A step's first failed
-/// attempt is often no failure of the step at all but of the way to it: the load balancer answered
-/// 502 because the instance serving the call died (a crash mid-step), and the step should resume at
-/// once on another instance. The later retries keep QStash's long waits for a provider that is down.
-pub const STEP_RETRY_DELAY: &str = "max(2000, min(1, retried) * min(86400000, exp(2.5 * (retried + 1)) * 1000))";
+/// `Upstash-Retry-Delay` of step messages, in ms: 2 s, 12 s, then 30 min (a day from the fourth on).
+/// QStash's own backoff waits 12 s, 148 s, 30 min. A step's first failed attempt is often no failure
+/// of the step at all but of the way to it: the load balancer answered 502 because the instance
+/// serving the call died (a crash mid-step), and the step should resume at once on another instance.
+/// A provider fault burst can outlast 2 s, so the second retry comes at 12 s, when QStash's first
+/// would have; the third keeps QStash's long wait for a provider that is down, so the default 3
+/// retries span about as long as QStash's (31 min against 33). As an expression (QStash's grammar
+/// has no conditionals): `min(1, retried)` is 0 for the first retry, which takes the 2 s floor, and
+/// `exp(1.25 · r · (r + 1))` s is e^2.5 = 12 s for r = 1 and e^7.5 = 1808 s for r = 2.
+pub const STEP_RETRY_DELAY: &str = "max(2000, min(1, retried) * min(86400000, exp(1.25 * retried * (retried + 1)) * 1000))";
 
 /// The wait before the retry that follows `retried` retries of a step (`STEP_RETRY_DELAY`).
 pub fn step_retry_delay(retried: i64) -> Duration {
@@ -82,9 +86,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_step_is_retried_after_2_s_then_on_qstash_backoff() {
+    fn a_step_is_retried_after_2_s_then_12_s_then_30_min() {
         let secs: Vec<u64> = (0..4).map(|retried| step_retry_delay(retried).as_secs()).collect();
-        assert_eq!(secs, vec![2, 148, 1808, 22026]);
+        assert_eq!(secs, vec![2, 12, 1808, 86_400]);
         assert_eq!(step_retry_delay(40).as_secs(), 86_400, "capped at a day, as QStash caps it");
     }
 

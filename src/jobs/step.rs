@@ -368,7 +368,8 @@ async fn retry_later(state: &AppState, job: &JobRow, step: i64, retried: u32, er
         0
     } else {
         let scale = if state.config.dev_qstash.enabled { state.config.dev_qstash.backoff_scale } else { 1.0 };
-        db::now_ms() + publisher::step_retry_delay(retried as i64).mul_f64(scale).as_millis() as i64
+        let wait = Duration::try_from_secs_f64(publisher::step_retry_delay(retried as i64).as_secs_f64() * scale);
+        db::now_ms() + wait.unwrap_or(Duration::from_secs(86_400)).as_millis().min(i64::MAX as u128 / 2) as i64
     };
     db::jobs::record_error(&state.db, &job.id, step, &error.user_message(), resume_at).await.context("Failed to record the error")?;
     Err(StepError::Retryable(error.to_string()))

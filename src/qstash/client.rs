@@ -1,5 +1,5 @@
-//! Publishes messages to QStash over HTTP: the same client for real Upstash QStash and for the
-//! embedded server.
+//! Publishes messages to QStash: over HTTP to real Upstash QStash (or an embedded server elsewhere),
+//! or, when the embedded server runs in this process, straight to its routes.
 
 use serde::Deserialize;
 use std::time::Duration;
@@ -95,19 +95,27 @@ impl QstashClient {
     }
 }
 
-/// The request handed to the embedded server's routes, as if it came from loopback.
+const IN_PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The request handed to the embedded server's routes, as if it came from loopback. It skips the app
+/// router's guards (`guards::apply`: Host, origin, headers), which are for browsers; the server's own
+/// checks (token, no delivery calling its API) still run.
 async fn call_in_process(router: axum::Router, request: reqwest::RequestBuilder) -> Result<reqwest::Response, PublishError> {
     use tower::ServiceExt;
     let unreachable = |e: &dyn std::fmt::Display| PublishError::Unreachable(e.to_string());
     let request: axum::http::Request<reqwest::Body> = request.build().and_then(TryInto::try_into).map_err(|e| unreachable(&e))?;
     let (parts, body) = request.into_parts();
-    let body = axum::body::Body::from(body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default());
+    // Publish bodies are built in memory; a streamed one would have no bytes to hand over.
+    let bytes = body.as_bytes().ok_or_else(|| PublishError::Unreachable("a streamed body cannot be published in process".into()))?;
+    let body = axum::body::Body::from(bytes.to_vec());
     let mut request = axum::http::Request::from_parts(parts, body);
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     request.extensions_mut().insert(axum::extract::ConnectInfo(loopback));
-    let response = match router.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
+    // As bounded as a call over HTTP would be (a database stuck on a lock must not hold the step).
+    let response = match tokio::time::timeout(IN_PROCESS_TIMEOUT, router.oneshot(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(_) => return Err(PublishError::Unreachable("the embedded QStash server did not answer in time".into())),
     };
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20).await.map_err(|e| unreachable(&e))?;

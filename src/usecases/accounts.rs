@@ -78,18 +78,27 @@ pub async fn setup(
         let expected = db::users::current_setup_code(&state.db).await?.or_else(|| state.setup_code.as_ref().clone());
         let given = setup_code.map(str::trim).unwrap_or_default();
         if !expected.is_some_and(|expected| secret::same(&given.to_ascii_uppercase(), &expected)) {
-            return Err(UseCaseError::Invalid("Enter the setup code printed in Scout's log when it started.".into()));
+            return Err(UseCaseError::Invalid(
+                "Enter the setup code printed in Scout's log when it started (the latest one, if it started more than once).".into(),
+            ));
         }
     }
     let hash = password::hash(password).await?;
     if !db::users::claim_first_admin(&state.db, &email, &hash).await? {
         return Err(UseCaseError::Conflict("Scout is already set up: sign in instead."));
     }
-    db::users::forget_setup_code(&state.db).await?;
+    forget_setup_code(&state.db).await;
     state.set_up.store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(email, "first account created (admin)");
     let user = db::users::find_by_email(&state.db, &email).await?.ok_or(UseCaseError::NotFound("Account not found."))?;
     start_session(state, user).await
+}
+
+/// Setup is done whatever happens here: a code left behind is refused anyway (setup is over).
+async fn forget_setup_code(db: &db::Db) {
+    if let Err(e) = db::users::forget_setup_code(db).await {
+        tracing::warn!(error = %e, "could not delete the used setup code");
+    }
 }
 
 /// Signs in with email and password. Attempts are counted per account and per client address
@@ -168,7 +177,7 @@ pub async fn create_account(db: &Db, email: &str, password: &str, role: Role) ->
     let hash = password::hash(password).await?;
     // Before setup the first admin claims the built-in user (what `/setup` does).
     if role == Role::Admin && !db::users::setup_done(db).await? && db::users::claim_first_admin(db, &email, &hash).await? {
-        db::users::forget_setup_code(db).await?;
+        forget_setup_code(db).await;
         return db::users::find_by_email(db, &email).await?.ok_or(UseCaseError::NotFound("Account not found."));
     }
     match db::users::insert(db, &email, &hash, role.as_str()).await? {

@@ -16,6 +16,7 @@ on_both_databases!(
     only_admins_manage_accounts,
     the_cli_creates_accounts_and_tokens,
     setup_through_a_proxy_needs_the_code_too,
+    the_first_admin_from_the_cli_closes_setup,
     an_exposed_instance_never_runs_on_the_public_qstash_identity,
     over_https_the_session_cookie_is_secure_and_host_only,
 );
@@ -84,6 +85,7 @@ async fn setup_beyond_loopback_needs_the_code_from_the_log(backend: Backend) {
     drop(later);
     let stale = app.anonymous.post(app.url("/api/auth/setup")).json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD, "setupCode": old})).send().await.unwrap();
     assert_eq!(stale.status(), 400, "the replaced code");
+    assert!(stale.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("latest one"));
     let status: Value = app.anonymous.get(app.url("/api/auth/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["setupCodeRequired"], true);
     let setup = |body: Value| app.anonymous.post(app.url("/api/auth/setup")).json(&body).send();
@@ -343,6 +345,29 @@ async fn setup_through_a_proxy_needs_the_code_too(backend: Backend) {
     assert_eq!(done.status(), 201);
 }
 
+async fn the_first_admin_from_the_cli_closes_setup(backend: Backend) {
+    use std::io::Write;
+    // As the README's several-instances steps suggest: the first account made with the CLI.
+    let app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
+    assert!(app.setup_code.is_some());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
+        .args(["user", "create", "--email", ADMIN_EMAIL, "--admin"])
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    let status: Value = app.anonymous.get(app.url("/api/auth/status")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["setUp"], true);
+    assert_eq!(app.login(ADMIN_EMAIL, PASSWORD).await.status(), 200);
+    let pool = app.db().await;
+    let (left,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM setup_code").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(left, 0, "the setup code is forgotten");
+}
+
 async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: Backend) {
     use scout::config::{DEV_CURRENT_SIGNING_KEY, DEV_QSTASH_TOKEN};
     let mut app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
@@ -381,7 +406,7 @@ async fn an_exposed_instance_never_runs_on_the_public_qstash_identity(backend: B
     // A loopback instance that started before the identity existed (a race) seeds with the public
     // keys: they never replace the stored ones.
     let pool = app.db().await;
-    let seeded = scout::db::qstash::keys::load_or_seed(&pool, DEV_CURRENT_SIGNING_KEY, scout::config::DEV_NEXT_SIGNING_KEY).await.unwrap();
+    let seeded = scout::db::qstash::keys::load_or_seed(&pool, DEV_CURRENT_SIGNING_KEY, scout::config::DEV_NEXT_SIGNING_KEY, false).await.unwrap();
     assert_eq!(seeded.current, again["currentSigningKey"].as_str().unwrap());
     pool.close().await;
     let last: Value = app.get("/api/admin/qstash").await.json().await.unwrap();

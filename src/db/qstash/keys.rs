@@ -23,12 +23,13 @@ async fn read(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Option<Row>> {
 }
 
 /// The keys in use: the stored ones when they grew from the configured `current` and `next`, else
-/// the configured ones (stored, so a later rotation starts from them). Upstash's public dev keys
-/// never replace stored keys: an instance on loopback starting beside an exposed one (same database)
-/// would otherwise put keys anyone knows under every instance's signatures.
-pub async fn load_or_seed(db: &Db, current: &str, next: &str) -> sqlx::Result<KeyPair> {
+/// the configured ones (stored, so a later rotation starts from them). Upstash's public dev keys as
+/// a default (`chosen` false: nobody configured them) never replace stored keys: an instance on
+/// loopback starting beside an exposed one (same database) would otherwise put keys anyone knows
+/// under every instance's signatures. Configured on purpose, they do.
+pub async fn load_or_seed(db: &Db, current: &str, next: &str, chosen: bool) -> sqlx::Result<KeyPair> {
     let seed = seed_of(current, next);
-    let public = current == DEV_CURRENT_SIGNING_KEY && next == DEV_NEXT_SIGNING_KEY;
+    let public = !chosen && current == DEV_CURRENT_SIGNING_KEY && next == DEV_NEXT_SIGNING_KEY;
     let mut tx = db.begin().await?;
     if let Some((c, n, p, seeded_from)) = read(&mut tx).await? {
         if seeded_from == seed || public {
