@@ -173,13 +173,16 @@ struct Track {
     said_recovering: bool,
     /// The search waited for the provider (a 429's pause, a retry's backoff) since the kill.
     provider_waited: bool,
+    /// Which kill (0-based) the current wait follows.
+    kill: usize,
 }
 
 #[derive(Default)]
 struct Shared {
     tracks: HashMap<String, Track>,
     /// (from serving again, from the kill, whether the provider made it wait) per search and restart.
-    gaps: Vec<(Duration, Duration, bool)>,
+    /// (from serving again, from the kill, provider waited, kill number, search id)
+    gaps: Vec<(Duration, Duration, bool, usize, String)>,
     duplicates_sent: usize,
     duplicate_answers: HashMap<u16, usize>,
     fault_bursts: usize,
@@ -356,6 +359,7 @@ async fn main() {
                 track.since_serving = Some(serving);
                 track.since_kill = Some(killed_at);
                 track.provider_waited = false;
+                track.kill = kill;
             }
         }
         let signal = if graceful { "SIGTERM" } else { "SIGKILL" };
@@ -432,6 +436,14 @@ async fn main() {
     let median_between_saves = between_saves.get(between_saves.len() / 2).copied().unwrap_or_default() as f64 / 1000.0;
     let s = shared.lock().unwrap();
     let longest = s.gaps.iter().map(|g| g.0).max().unwrap_or_default();
+    // The three longest waits, to see which kill and search they followed (the logs tell the rest).
+    let mut worst: Vec<_> = s.gaps.iter().collect();
+    worst.sort_by_key(|g| std::cmp::Reverse(g.0));
+    for (gap, _, waited, kill, id) in worst.iter().take(3) {
+        let keyword = jobs.iter().find(|(j, _)| j == id).map(|(_, k)| k.as_str()).unwrap_or("?");
+        let how = if kill % 2 == 1 { "SIGTERM" } else { "SIGKILL" };
+        println!("  gap {:.1}s after kill {} ({how}): {keyword} (job {id}){}", gap.as_secs_f64(), kill + 1, if *waited { ", provider waited" } else { "" });
+    }
     let longest_from_kill = s.gaps.iter().map(|g| g.1).max().unwrap_or_default();
     let longest_without_provider_waits = s.gaps.iter().filter(|g| !g.2).map(|g| g.0).max().unwrap_or_default();
     let said = s.tracks.values().filter(|t| t.said_recovering).count();
@@ -531,7 +543,8 @@ async fn monitor(http: reqwest::Client, front: String, shared: Arc<Mutex<Shared>
                 if let (Some(serving), Some(kill)) = (track.since_serving.take(), track.since_kill.take()) {
                     let now = Instant::now();
                     let provider_waited = std::mem::take(&mut track.provider_waited);
-                    s.gaps.push((now.saturating_duration_since(serving), now - kill, provider_waited));
+                    let kill_no = track.kill;
+                    s.gaps.push((now.saturating_duration_since(serving), now - kill, provider_waited, kill_no, id.clone()));
                 }
             }
         }
