@@ -61,7 +61,7 @@ async fn process_scraping(State(state): State<AppState>, headers: HeaderMap, bod
     // and the load balancer dropped the call), the step still finishes and saves what it paid for;
     // the message's next delivery then finds the step done.
     let step_message = message.clone();
-    let run = tokio::spawn(async move { step::run(&state, &step_message, retried, resumed).await });
+    let run = tokio::spawn(tracing::Instrument::in_current_span(async move { step::run(&state, &step_message, retried, resumed).await }));
     let outcome = run.await.map_err(|e| ApiError::Unexpected(anyhow::anyhow!("the step task failed: {e}")))?;
     match outcome {
         Ok(result) => Ok(Json(describe(&result)).into_response()),

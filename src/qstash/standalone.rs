@@ -104,7 +104,9 @@ impl Standalone {
         let local = listener.local_addr().context("Failed to read the bound address")?;
         let db = crate::db::connect(&config.database_url).await?;
         let own = vec![format!("http://{local}"), format!("http://127.0.0.1:{}", local.port())];
-        let keys = crate::db::qstash::keys::load_or_seed(&db, &config.current_key, &config.next_key, true)
+        // The public dev keys (the defaults) never replace stored ones: on a database an exposed app
+        // also uses, they would put keys anyone knows under its signatures. It prints the keys in use.
+        let keys = crate::db::qstash::keys::load_or_seed(&db, &config.current_key, &config.next_key, false)
             .await
             .context("Failed to read the signing keys")?;
         let lease_db = crate::db::connect_for_leases(&config.database_url).await?;
