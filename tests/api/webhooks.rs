@@ -1,8 +1,8 @@
 //! QStash's side of the contract: signed, at-least-once deliveries.
 
-use crate::helpers::{assert_completed, spawn_app, Backend};
+use crate::helpers::{assert_completed, spawn_app, spawn_app_with, Backend};
 use scout::{
-    config::{DEV_QSTASH_TOKEN, SIMULATOR_API_KEY},
+    config::{DEV_CURRENT_SIGNING_KEY, DEV_QSTASH_TOKEN, SIMULATOR_API_KEY},
     qstash::signing::sign,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
@@ -17,6 +17,7 @@ crate::on_both_databases!(
     a_replayed_delivery_token_is_refused,
     a_step_near_the_largest_number_is_ignored,
     a_failure_callback_cannot_end_a_job_that_moved_on,
+    a_step_finishes_when_its_caller_goes_away,
 );
 
 const LIMIT: Duration = Duration::from_secs(180);
@@ -292,4 +293,63 @@ async fn a_failure_callback_cannot_end_a_job_that_moved_on(backend: Backend) {
     let current = STANDARD.encode(format!(r#"{{"jobId":"{job_id}","step":{}}}"#, step + 1));
     let failed = app.deliver_signed("/api/qstash/failed", &json!({"sourceBody": current, "status": 500}).to_string()).await;
     assert_eq!(failed.json::<Value>().await.unwrap()["status"], "failed");
+}
+
+async fn a_step_finishes_when_its_caller_goes_away(backend: Backend) {
+    // With several instances, the instance whose delivery called a step may die while another runs
+    // it, and the balancer then drops the call: the step must still save what it paid for. Here the
+    // search's own step message is delayed a minute by a 429 and cancelled, so the one delivery is
+    // ours, and it hangs up after half a second, long before the step (300 ms calls) can end.
+    let app = spawn_app_with(backend, &[("SIMULATOR_LATENCY_MS", "300")]).await;
+    app.add_fault(json!({"status": 429, "count": 1, "retryAfter": 60, "endpoint": "search"})).await;
+    let campaign = app.create_campaign("Caller gone").await;
+    let job_id = app.start_search(&campaign, &["origami"], 1000).await;
+    let pool = app.db().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let delayed = loop {
+        let row: Option<(String,)> = sqlx::query_as("SELECT id FROM qstash_messages WHERE state = 'pending' AND not_before > $1")
+            .bind(scout::db::now_ms() + 30_000)
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+        if let Some((id,)) = row {
+            break id;
+        }
+        assert!(std::time::Instant::now() < deadline, "the rate-limited step was never re-queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let cancelled = app.client.delete(app.url(&format!("/v2/messages/{delayed}"))).bearer_auth(DEV_QSTASH_TOKEN).send().await.unwrap();
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+
+    let body = json!({"jobId": job_id, "step": 0}).to_string();
+    let url = app.url("/api/qstash/process-scraping");
+    let token = sign(DEV_CURRENT_SIGNING_KEY, &url, body.as_bytes(), chrono::Utc::now().timestamp(), "jwt_caller_gone");
+    let call = app
+        .client
+        .post(&url)
+        .header("Upstash-Signature", token)
+        .header("content-type", "application/json")
+        .timeout(Duration::from_millis(500))
+        .body(body)
+        .send()
+        .await;
+    assert!(call.is_err_and(|e| e.is_timeout()), "the caller hung up before the step ended");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let (step, saved, message) = loop {
+        let (step, saved, message): (i64, i64, Option<String>) =
+            sqlx::query_as("SELECT step, processed_results, qstash_message_id FROM scraping_jobs WHERE id = $1")
+                .bind(&job_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if step > 0 || std::time::Instant::now() > deadline {
+            break (step, saved, message);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    pool.close().await;
+    assert_eq!(step, 1, "the step ran to its end and committed");
+    assert!(saved > 0, "what it found was saved");
+    assert!(message.is_some_and(|m| m != delayed), "and it published the next step");
 }
