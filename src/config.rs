@@ -390,6 +390,7 @@ impl Config {
         if embedded {
             jobs.step_budget = jobs.step_budget.min(dev_qstash.delivery_timeout / 4);
         }
+        jobs.step_paging = jobs.step_paging.min(jobs.step_budget);
         if jobs.provider_concurrency == 0 {
             return Err(invalid("SCOUT_PROVIDER_CONCURRENCY", "must be at least 1"));
         }

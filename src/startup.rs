@@ -165,11 +165,12 @@ impl Application {
             receiver: Receiver::with_keys(keys.clone()).with_regions(&config.qstash.regional_keys),
             // In process only when QStash is the embedded server at the app's own address (the
             // default); a QSTASH_URL set to anything else, even another name for it, goes over HTTP.
-            qstash: match &dev_qstash {
-                Some(server) if qstash_url == urls.internal => {
-                    QstashClient::new(http.clone(), &qstash_url, &config.qstash.token).in_process(server.router())
+            qstash: {
+                let client = QstashClient::new(http.clone(), &qstash_url, &config.qstash.token);
+                match &dev_qstash {
+                    Some(server) if qstash_url == urls.internal => client.in_process(server.router()),
+                    _ => client,
                 }
-                _ => QstashClient::new(http.clone(), &qstash_url, &config.qstash.token),
             },
             providers: Providers::new(
                 ScrapeCreatorsClient::new(http.clone(), &provider_url, &config.scrapecreators.api_key),

@@ -100,7 +100,7 @@ pub async fn run(state: &AppState, msg: &StepMessage, retried: u32, resumed: boo
     let budget = Budget {
         concurrency: state.config.jobs.provider_concurrency,
         batch: batch_size(state.config.jobs.step_creators, resumed),
-        paging: state.config.jobs.step_paging.min(state.config.jobs.step_budget),
+        paging: state.config.jobs.step_paging,
         hard_stop: state.config.jobs.step_budget * 2,
         cached_since: state.config.jobs.profile_cache.map(|keep| db::now_ms() - keep.as_millis() as i64),
         // A walk through related profiles visits many lanes of one page each.

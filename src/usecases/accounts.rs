@@ -75,7 +75,7 @@ pub async fn setup(
     check_password(password)?;
     if setup_code_required(state, from_network) {
         // The stored code, which every instance printed (or the newest start replaced).
-        let expected = db::users::current_setup_code(&state.db).await?.or_else(|| state.setup_code.as_ref().clone());
+        let expected = db::users::current_setup_code(&state.db).await?;
         let given = setup_code.map(str::trim).unwrap_or_default();
         if !expected.is_some_and(|expected| secret::same(&given.to_ascii_uppercase(), &expected)) {
             return Err(UseCaseError::Invalid(

@@ -289,21 +289,8 @@ async fn only_admins_manage_accounts(backend: Backend) {
 }
 
 async fn the_cli_creates_accounts_and_tokens(backend: Backend) {
-    use std::io::Write;
     let app = spawn_app(backend).await;
-    let run = |args: &[&str], stdin: &str| {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
-            .args(args)
-            .env("DATABASE_URL", &app.database_url)
-            .env("RUST_LOG", "error")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
+    let run = |args: &[&str], stdin: &str| run_cli(&app.database_url, args, stdin);
     let created = run(&["user", "create", "--email", "ops@scout.test"], &format!("{PASSWORD}\n"));
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let weak = run(&["user", "create", "--email", "weak@scout.test"], "short\n");
@@ -320,21 +307,12 @@ async fn the_cli_creates_accounts_and_tokens(backend: Backend) {
 }
 
 async fn setup_through_a_proxy_needs_the_code_too(backend: Backend) {
-    use std::io::Write;
     // Listening on loopback behind a proxy on the same machine: requests arrive from 127.0.0.1 but
     // carry forwarding headers, so they may come from anywhere.
     let app = spawn_unset_app(backend, &[]).await;
     let code = app.setup_code.clone().expect("a setup code is printed while setup is pending");
     // A member made with the CLI first does not close setup.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
-        .args(["user", "create", "--email", "early@scout.test"])
-        .env("DATABASE_URL", &app.database_url)
-        .env("RUST_LOG", "error")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(run_cli(&app.database_url, &["user", "create", "--email", "early@scout.test"], &format!("{PASSWORD}\n")).status.success());
     let proxied = |path: &str| app.anonymous.post(app.url(path)).header("x-forwarded-for", "203.0.113.7");
     let status: Value =
         app.anonymous.get(app.url("/api/auth/status")).header("x-forwarded-for", "203.0.113.7").send().await.unwrap().json().await.unwrap();
@@ -346,19 +324,10 @@ async fn setup_through_a_proxy_needs_the_code_too(backend: Backend) {
 }
 
 async fn the_first_admin_from_the_cli_closes_setup(backend: Backend) {
-    use std::io::Write;
     // As the README's several-instances steps suggest: the first account made with the CLI.
     let app = spawn_unset_app(backend, &[("LEPTOS_SITE_ADDR", "0.0.0.0:0")]).await;
     assert!(app.setup_code.is_some());
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
-        .args(["user", "create", "--email", ADMIN_EMAIL, "--admin"])
-        .env("DATABASE_URL", &app.database_url)
-        .env("RUST_LOG", "error")
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(run_cli(&app.database_url, &["user", "create", "--email", ADMIN_EMAIL, "--admin"], &format!("{PASSWORD}\n")).status.success());
     let status: Value = app.anonymous.get(app.url("/api/auth/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["setUp"], true);
     assert_eq!(app.login(ADMIN_EMAIL, PASSWORD).await.status(), 200);
@@ -425,4 +394,20 @@ async fn over_https_the_session_cookie_is_secure_and_host_only(backend: Backend)
     assert_eq!(me(pair.clone()).await.unwrap().status(), 200);
     // The same secret under the plain name (what a sibling subdomain could set) is not a session.
     assert_eq!(me(pair.replacen("__Host-", "", 1)).await.unwrap().status(), 401);
+}
+
+/// Runs the `scout` binary's CLI on `database_url` as an operator would, with `stdin` typed in.
+fn run_cli(database_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scout"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
 }

@@ -142,29 +142,13 @@ async fn queues_flow_control_and_schedules_hold_across_two_instances() {
 
     let queued = calls_to(&calls, "/q/");
     assert_eq!(most_at_once(&queued), 2, "the queue's parallelism, for both instances together: {queued:#?}");
-    let index = |c: &Call| c.path.trim_start_matches("/q/").parse::<usize>().unwrap();
-    for call in &queued {
-        let k = index(call);
-        let done_ahead = queued.iter().filter(|c| index(c) < k && c.ended <= call.began).count();
-        assert!(done_ahead + 1 >= k, "message {k} began with {done_ahead} ahead of it done: {queued:#?}");
-    }
+    assert_in_queue_order(&queued, "/q/", 2);
     let one_at_once = calls_to(&calls, "/fp/");
     assert_eq!(most_at_once(&one_at_once), 1, "{one_at_once:#?}");
-    let active: Value = first
-        .qstash(reqwest::Method::GET, "/v2/events?flowControlKey=three-a-second&state=ACTIVE")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let starts: Vec<i64> = active["events"].as_array().unwrap().iter().map(|e| e["time"].as_i64().unwrap()).collect();
+    let starts = first.flow_starts("three-a-second").await;
     assert_eq!(starts.len(), 9, "each rate-limited message started once");
-    for start in &starts {
-        // 900 ms: the events are stamped a little after the lease that the rate counts.
-        let in_window = starts.iter().filter(|t| *t >= start && **t < start + 900).count();
-        assert!(in_window <= 3, "{in_window} deliveries began within 900 ms: {starts:?}");
-    }
+    // 900 ms: the events are stamped a little after the lease that the rate counts.
+    assert_rate(&starts, 3, 900);
     let pool = first.db().await;
     let (ticks,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM qstash_messages WHERE schedule_id = 'every-second'").fetch_one(&pool).await.unwrap();

@@ -422,16 +422,7 @@ async fn a_sigterm_ends_the_running_step_early_and_saves_what_it_found(backend: 
     // shutdown grace. A SIGTERM ends the running step instead: it stops paging, lets its calls in
     // flight finish, saves, and publishes the next step, so the step is delivered (not handed back to
     // be done again) and a later instance carries on from what it saved.
-    let mut app = spawn_app_with(
-        backend,
-        &[
-            ("SIMULATOR_LATENCY_MS", "200"),
-            ("SCOUT_STEP_CREATORS", "1000"),
-            ("SCOUT_STEP_SECS", "20"),
-            ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120"),
-        ],
-    )
-    .await;
+    let mut app = spawn_app_with(backend, LONG_STEPS).await;
     let campaign = app.create_campaign("Deploy mid-step").await;
     let job_id = app.start_search(&campaign, &["woodturning"], 1000).await;
     let pool = app.db().await;
@@ -442,23 +433,7 @@ async fn a_sigterm_ends_the_running_step_early_and_saves_what_it_found(backend: 
         sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
     assert_eq!((step, saved), (0, 0), "the first step is still running");
 
-    assert_eq!(app.terminate().await, Ok(()), "exit 0");
-    let (state, retried): (String, i64) =
-        sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
-    assert_eq!((state.as_str(), retried), ("delivered", 0), "the step ended in the grace and its delivery was recorded");
-    let (step, saved): (i64, i64) =
-        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
-    assert_eq!(step, 1, "the next step was published");
-    assert!(saved > 0 && saved < 1000, "what the step found was saved: {saved}");
-    pool.close().await;
-
-    app.set("SIMULATOR_LATENCY_MS", "0");
-    app.restart().await;
-    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
-    assert_completed(&job);
-    let rows = app.csv_rows(&campaign, &job_id).await;
-    assert_eq!(rows.len(), 1000);
-    assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
+    sigterm_saves_the_step_and_a_restart_finishes(&mut app, pool, &in_flight, &campaign, &job_id).await;
 }
 
 async fn a_sigterm_does_not_wait_for_a_slow_provider(backend: Backend) {
@@ -467,17 +442,7 @@ async fn a_sigterm_does_not_wait_for_a_slow_provider(backend: Backend) {
     // step would be handed back and paid for again. Half the grace after the signal the step saves
     // what it has instead and leaves the hanging lookups to a later step, which looks them up again:
     // every creator is saved once, with its profile.
-    let mut app = spawn_app_with(
-        backend,
-        &[
-            ("SIMULATOR_LATENCY_MS", "200"),
-            ("SCOUT_STEP_CREATORS", "1000"),
-            ("SCOUT_STEP_SECS", "20"),
-            ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120"),
-            ("SCRAPECREATORS_TIMEOUT_SECS", "90"),
-        ],
-    )
-    .await;
+    let mut app = spawn_app_with(backend, &[LONG_STEPS, &[("SCRAPECREATORS_TIMEOUT_SECS", "90")]].concat()).await;
     let campaign = app.create_campaign("Deploy, slow provider").await;
     let job_id = app.start_search(&campaign, &["macrame"], 1000).await;
     let pool = app.db().await;
@@ -487,24 +452,46 @@ async fn a_sigterm_does_not_wait_for_a_slow_provider(backend: Backend) {
     // Every call slot now holds a hanging lookup.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
+    let rows = sigterm_saves_the_step_and_a_restart_finishes(&mut app, pool, &in_flight, &campaign, &job_id).await;
+    assert!(rows.iter().all(|r| !r[6].is_empty()), "the lookups cut short were done again, none saved without its profile");
+}
+
+/// Steps that want all 1,000 creators at 200 ms a call and page for 20 s: far past the 10 s grace.
+const LONG_STEPS: &[(&str, &str)] = &[
+    ("SIMULATOR_LATENCY_MS", "200"),
+    ("SCOUT_STEP_CREATORS", "1000"),
+    ("SCOUT_STEP_SECS", "20"),
+    ("QSTASH_DEV_DELIVERY_TIMEOUT_SECS", "120"),
+];
+
+/// SIGTERMs `app` with the first step (message `in_flight`) running: it exits 0, the step ends within
+/// the grace, its delivery is recorded, part of the search is saved and the next step published;
+/// restarted, the search finishes with every creator once. Returns the CSV rows.
+async fn sigterm_saves_the_step_and_a_restart_finishes(
+    app: &mut crate::helpers::TestApp,
+    pool: sqlx::AnyPool,
+    in_flight: &str,
+    campaign: &str,
+    job_id: &str,
+) -> Vec<csv::StringRecord> {
     assert_eq!(app.terminate().await, Ok(()), "exit 0");
     let (state, retried): (String, i64) =
-        sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(&in_flight).fetch_one(&pool).await.unwrap();
-    assert_eq!((state.as_str(), retried), ("delivered", 0), "the step saved within the grace and its delivery was recorded");
+        sqlx::query_as("SELECT state, retried FROM qstash_messages WHERE id = $1").bind(in_flight).fetch_one(&pool).await.unwrap();
+    assert_eq!((state.as_str(), retried), ("delivered", 0), "the step ended in the grace and its delivery was recorded");
     let (step, saved): (i64, i64) =
-        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(&job_id).fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT step, processed_results FROM scraping_jobs WHERE id = $1").bind(job_id).fetch_one(&pool).await.unwrap();
     assert_eq!(step, 1, "the next step was published");
-    assert!(saved > 0 && saved < 1000, "what the step had looked up was saved: {saved}");
+    assert!(saved > 0 && saved < 1000, "what the step found was saved: {saved}");
     pool.close().await;
 
     app.set("SIMULATOR_LATENCY_MS", "0");
     app.restart().await;
-    let job = app.wait_for_terminal(&job_id, JOB_LIMIT).await;
+    let job = app.wait_for_terminal(job_id, JOB_LIMIT).await;
     assert_completed(&job);
-    let rows = app.csv_rows(&campaign, &job_id).await;
+    let rows = app.csv_rows(campaign, job_id).await;
     assert_eq!(rows.len(), 1000);
     assert_eq!(rows.iter().map(|r| &r[0]).collect::<HashSet<_>>().len(), 1000, "every creator once");
-    assert!(rows.iter().all(|r| !r[6].is_empty()), "the lookups cut short were done again, none saved without its profile");
+    rows
 }
 
 /// The id of a message a delivery holds right now (the job's step in flight), once there is one.

@@ -35,20 +35,9 @@ async fn flow_control_never_exceeds_its_parallelism_or_rate(backend: Backend) {
         .await;
     let parallel = calls_to(&calls, "/fp/");
     assert_eq!(most_at_once(&parallel), 2, "{parallel:#?}");
-    let active: Value = app
-        .qstash(reqwest::Method::GET, "/v2/events?flowControlKey=three-a-second&state=ACTIVE")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let starts: Vec<i64> = active["events"].as_array().unwrap().iter().map(|e| e["time"].as_i64().unwrap()).collect();
+    let starts = app.flow_starts("three-a-second").await;
     assert_eq!(starts.len(), 9);
-    for start in &starts {
-        let in_window = starts.iter().filter(|t| *t >= start && **t < start + 950).count();
-        assert!(in_window <= 3, "{in_window} deliveries began within 950 ms: {starts:?}");
-    }
+    assert_rate(&starts, 3, 950);
     let span = starts.iter().max().unwrap() - starts.iter().min().unwrap();
     assert!(span >= 1900, "nine starts at three a second span two seconds: {starts:?}");
     let message = app.qstash_message_json(&ids[0]).await;

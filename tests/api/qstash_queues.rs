@@ -35,12 +35,7 @@ async fn queues_deliver_in_order_within_their_parallelism(backend: Backend) {
     let delivered = calls_to(&calls, "/q/");
     assert_eq!(most_at_once(&delivered), 2, "{delivered:#?}");
     // In order: message k begins only once all but one of the messages ahead of it are done.
-    let index = |c: &Call| c.path.trim_start_matches("/q/").parse::<usize>().unwrap();
-    for call in &delivered {
-        let k = index(call);
-        let done_ahead = delivered.iter().filter(|c| index(c) < k && c.ended <= call.began).count();
-        assert!(done_ahead + 1 >= k, "message {k} began with {done_ahead} ahead of it done: {delivered:#?}");
-    }
+    assert_in_queue_order(&delivered, "/q/", 2);
 
     // Enqueueing creates a queue of parallelism 1: a message being retried holds the ones behind it.
     for path in ["/serial/a", "/fail-once/b", "/serial/c"] {

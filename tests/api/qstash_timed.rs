@@ -63,7 +63,39 @@ pub fn most_at_once(calls: &[Call]) -> usize {
     calls.iter().map(|c| calls.iter().filter(|o| o.began <= c.began && c.began < o.ended).count()).max().unwrap_or(0)
 }
 
+/// Queue order, for calls to `{prefix}{k}` of a queue of `parallelism`: message k begins only once
+/// all but `parallelism - 1` of the messages ahead of it are done.
+pub fn assert_in_queue_order(calls: &[Call], prefix: &str, parallelism: usize) {
+    let index = |c: &Call| c.path.trim_start_matches(prefix).parse::<usize>().unwrap();
+    for call in calls {
+        let k = index(call);
+        let done_ahead = calls.iter().filter(|c| index(c) < k && c.ended <= call.began).count();
+        assert!(done_ahead + parallelism > k, "message {k} began with {done_ahead} ahead of it done: {calls:#?}");
+    }
+}
+
+/// No more than `most` of `starts` (unix ms) within any `window_ms`.
+pub fn assert_rate(starts: &[i64], most: usize, window_ms: i64) {
+    for start in starts {
+        let in_window = starts.iter().filter(|t| *t >= start && **t < start + window_ms).count();
+        assert!(in_window <= most, "{in_window} deliveries began within {window_ms} ms: {starts:?}");
+    }
+}
+
 impl TestApp {
+    /// When the deliveries of flow-control key `key` began, as the server's `ACTIVE` events stamp them.
+    pub async fn flow_starts(&self, key: &str) -> Vec<i64> {
+        let active: Value = self
+            .qstash(reqwest::Method::GET, &format!("/v2/events?flowControlKey={key}&state=ACTIVE"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        active["events"].as_array().unwrap().iter().map(|e| e["time"].as_i64().unwrap()).collect()
+    }
+
     pub fn qstash(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(DEV_QSTASH_TOKEN)
     }
